@@ -1,0 +1,1 @@
+//! IO behind small traits: ZooKeeper (znodes, ACLs), Kubernetes next.

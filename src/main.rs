@@ -1,0 +1,5 @@
+//! The provider binary: start logging, serve the provider over the go-plugin protocol.
+
+fn main() -> std::process::ExitCode {
+    zkkafka::plugin::main()
+}

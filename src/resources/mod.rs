@@ -1,0 +1,1 @@
+//! Resources, data sources and provider functions of the provider.
