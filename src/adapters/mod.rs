@@ -1,1 +1,2 @@
 //! IO behind small traits: ZooKeeper (znodes, ACLs), Kubernetes next.
+pub mod zookeeper;
