@@ -267,6 +267,9 @@ pub struct FunctionSignature {
     pub description: String,
 }
 
+// Kept beside FunctionSignature, whose default return type it picks, rather than as a
+// `#[default]` on the enum in tfvalue.
+#[allow(clippy::derivable_impls)]
 impl Default for Type {
     fn default() -> Self {
         Type::Dynamic

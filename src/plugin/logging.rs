@@ -89,11 +89,9 @@ struct HclogLayer;
 
 impl<S: Subscriber> Layer<S> for HclogLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        let mut line = hclog_line(
-            *event.metadata().level(),
-            SystemTime::now(),
-            |visitor| event.record(visitor),
-        );
+        let mut line = hclog_line(*event.metadata().level(), SystemTime::now(), |visitor| {
+            event.record(visitor)
+        });
         line.push('\n');
         // One write per line, so lines from concurrent RPCs do not interleave.
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
@@ -219,8 +217,18 @@ mod tests {
             ("nothing set", None, None, LevelFilter::INFO),
             ("empty values", Some(""), Some(" "), LevelFilter::INFO),
             ("TF_LOG only", None, Some("DEBUG"), LevelFilter::DEBUG),
-            ("provider wins", Some("error"), Some("TRACE"), LevelFilter::ERROR),
-            ("empty provider falls back", Some(""), Some("warn"), LevelFilter::WARN),
+            (
+                "provider wins",
+                Some("error"),
+                Some("TRACE"),
+                LevelFilter::ERROR,
+            ),
+            (
+                "empty provider falls back",
+                Some(""),
+                Some("warn"),
+                LevelFilter::WARN,
+            ),
             ("off", Some("OFF"), None, LevelFilter::OFF),
             ("json means trace", None, Some("JSON"), LevelFilter::TRACE),
             ("unknown means trace", None, Some("1"), LevelFilter::TRACE),
@@ -234,10 +242,30 @@ mod tests {
     fn timestamps_have_six_fractional_digits() {
         let cases = [
             ("epoch", 0, 0, "1970-01-01T00:00:00.000000Z"),
-            ("leap day 2000", 951_782_400, 0, "2000-02-29T00:00:00.000000Z"),
-            ("leap day 2024", 1_709_210_096, 123_456_789, "2024-02-29T12:34:56.123456Z"),
-            ("after February", 1_740_787_200, 500_000_000, "2025-03-01T00:00:00.500000Z"),
-            ("end of century", 4_102_444_799, 999_999_000, "2099-12-31T23:59:59.999999Z"),
+            (
+                "leap day 2000",
+                951_782_400,
+                0,
+                "2000-02-29T00:00:00.000000Z",
+            ),
+            (
+                "leap day 2024",
+                1_709_210_096,
+                123_456_789,
+                "2024-02-29T12:34:56.123456Z",
+            ),
+            (
+                "after February",
+                1_740_787_200,
+                500_000_000,
+                "2025-03-01T00:00:00.500000Z",
+            ),
+            (
+                "end of century",
+                4_102_444_799,
+                999_999_000,
+                "2099-12-31T23:59:59.999999Z",
+            ),
         ];
         for (name, seconds, nanos, want) in cases {
             let at = UNIX_EPOCH + Duration::new(seconds, nanos);
@@ -252,9 +280,7 @@ mod tests {
         struct Capture(Arc<Mutex<Vec<String>>>);
         impl<S: Subscriber> Layer<S> for Capture {
             fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-                let line = hclog_line(*event.metadata().level(), UNIX_EPOCH, |v| {
-                    event.record(v)
-                });
+                let line = hclog_line(*event.metadata().level(), UNIX_EPOCH, |v| event.record(v));
                 if let Ok(mut lines) = self.0.lock() {
                     lines.push(line);
                 }
@@ -263,7 +289,12 @@ mod tests {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let subscriber = tracing_subscriber::registry().with(Capture(lines.clone()));
         tracing::subscriber::with_default(subscriber, || {
-            tracing::warn!(rpc = "ReadResource", attempts = 3_u64, ok = false, "slow answer");
+            tracing::warn!(
+                rpc = "ReadResource",
+                attempts = 3_u64,
+                ok = false,
+                "slow answer"
+            );
         });
         let lines = lines.lock().expect("lines").clone();
         assert_eq!(lines.len(), 1);

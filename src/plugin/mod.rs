@@ -43,7 +43,7 @@ const WORKER_THREADS: usize = 2;
 
 /// The provider every RPC is answered by. The one place that decides how it is built.
 fn provider() -> ProviderServer {
-    ProviderServer::default()
+    ProviderServer::new(std::sync::Arc::new(crate::resources::ZkKafkaProvider))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -125,25 +125,35 @@ fn serve_for_plugin_client() -> Result<(), Box<dyn std::error::Error>> {
     );
     let listener = handshake::listen(range)?;
 
-    run(serve::serve(listener, Transport::Tls(config), provider(), |addr| {
-        announce(&handshake::handshake_line(addr, &server_cert));
-    }))
+    run(serve::serve(
+        listener,
+        Transport::Tls(config),
+        provider(),
+        |addr| {
+            announce(&handshake::handshake_line(addr, &server_cert));
+        },
+    ))
 }
 
 /// `--debug`: plaintext on a free port, attached to by hand through TF_REATTACH_PROVIDERS.
 fn serve_for_debugger() -> Result<(), Box<dyn std::error::Error>> {
     logging::init();
     let listener = handshake::listen(None)?;
-    run(serve::serve(listener, Transport::Plaintext, provider(), |addr| {
-        let reattach = handshake::reattach_providers(addr, std::process::id());
-        announce(&format!(
-            "Provider started in debug mode (plaintext, no handshake). To attach terraform or \
+    run(serve::serve(
+        listener,
+        Transport::Plaintext,
+        provider(),
+        |addr| {
+            let reattach = handshake::reattach_providers(addr, std::process::id());
+            announce(&format!(
+                "Provider started in debug mode (plaintext, no handshake). To attach terraform or \
              tofu, run this in the shell you run them from (the value names both the \
              registry.terraform.io and the registry.opentofu.org address):\n\n\
              \tTF_REATTACH_PROVIDERS='{reattach}'\n\n\
              Press Ctrl-C to stop the provider."
-        ));
-    }))
+            ));
+        },
+    ))
 }
 
 /// Prints to stdout and flushes: the client is waiting for this line.

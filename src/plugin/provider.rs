@@ -20,7 +20,9 @@ use super::proto::tfplugin6::provider_server::Provider;
 pub(super) const MAX_MESSAGE_BYTES: usize = 256 << 20;
 
 /// The generated service, with the message limits set.
-pub(super) fn service(provider: ProviderServer) -> pb::provider_server::ProviderServer<ProviderService> {
+pub(super) fn service(
+    provider: ProviderServer,
+) -> pb::provider_server::ProviderServer<ProviderService> {
     pb::provider_server::ProviderServer::new(ProviderService { provider })
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES)
@@ -33,7 +35,9 @@ pub(super) struct ProviderService {
 type RpcResult<T> = Result<Response<T>, Status>;
 
 fn not_offered(rpc: &str) -> Status {
-    Status::unimplemented(format!("{rpc} is not offered by terraform-provider-zkkafka"))
+    Status::unimplemented(format!(
+        "{rpc} is not offered by terraform-provider-zkkafka"
+    ))
 }
 
 #[tonic::async_trait]
@@ -53,7 +57,9 @@ impl Provider for ProviderService {
     ) -> RpcResult<pb::get_provider_schema::Response> {
         let _timer = RpcTimer::start("GetProviderSchema", "");
         let response = self.provider.get_provider_schema();
-        Ok(Response::new(schema::get_provider_schema_response(response)))
+        Ok(Response::new(schema::get_provider_schema_response(
+            response,
+        )))
     }
 
     async fn validate_provider_config(
@@ -128,7 +134,9 @@ impl Provider for ProviderService {
         let _timer = RpcTimer::start("ConfigureProvider", "");
         let request = rpcs::configure_provider_request(request.into_inner());
         let diagnostics = self.provider.configure_provider(request).await;
-        Ok(Response::new(rpcs::configure_provider_response(diagnostics)))
+        Ok(Response::new(rpcs::configure_provider_response(
+            diagnostics,
+        )))
     }
 
     async fn read_resource(
@@ -158,7 +166,9 @@ impl Provider for ProviderService {
         let request = rpcs::apply_resource_change_request(request.into_inner());
         let _timer = RpcTimer::start("ApplyResourceChange", &request.type_name);
         let response = self.provider.apply_resource_change(request).await;
-        Ok(Response::new(rpcs::apply_resource_change_response(response)))
+        Ok(Response::new(rpcs::apply_resource_change_response(
+            response,
+        )))
     }
 
     async fn import_resource_state(
@@ -168,7 +178,9 @@ impl Provider for ProviderService {
         let request = rpcs::import_resource_state_request(request.into_inner());
         let _timer = RpcTimer::start("ImportResourceState", &request.type_name);
         let response = self.provider.import_resource_state(request).await;
-        Ok(Response::new(rpcs::import_resource_state_response(response)))
+        Ok(Response::new(rpcs::import_resource_state_response(
+            response,
+        )))
     }
 
     /// Not advertised (`move_resource_state` capability is false), so never called.

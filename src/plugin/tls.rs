@@ -22,7 +22,9 @@ use rustls::crypto::{aws_lc_rs, CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme};
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme,
+};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -61,9 +63,10 @@ pub(super) fn generate_server_identity() -> Result<ServerIdentity, TlsError> {
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, "localhost");
-    params
-        .distinguished_name
-        .push(rcgen::DnType::OrganizationName, "terraform-provider-zkkafka");
+    params.distinguished_name.push(
+        rcgen::DnType::OrganizationName,
+        "terraform-provider-zkkafka",
+    );
     params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     let cert = params
@@ -270,7 +273,8 @@ mod tests {
 
     fn p521_ca() -> (rcgen::Certificate, rcgen::KeyPair) {
         let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("key");
-        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+        let mut params =
+            rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         (params.self_signed(&key).expect("cert"), key)
     }
@@ -281,7 +285,10 @@ mod tests {
         let (other, _) = p521_ca();
         let provider = aws_lc_rs::default_provider();
         let verifier = PinnedClientCert::new(pinned.der().clone(), &provider);
-        let cases = [("pinned", pinned.der(), true), ("another CA", other.der(), false)];
+        let cases = [
+            ("pinned", pinned.der(), true),
+            ("another CA", other.der(), false),
+        ];
         for (name, cert, ok) in cases {
             let got = verifier.verify_client_cert(cert, &[], UnixTime::now());
             assert_eq!(got.is_ok(), ok, "case {name}");

@@ -277,7 +277,11 @@ mod tests {
     #[test]
     fn upgrade_resource_state_passes_only_json_states() {
         let cases = [
-            ("json state", Some(b"{\"a\":1}".to_vec()), Some(b"{\"a\":1}".to_vec())),
+            (
+                "json state",
+                Some(b"{\"a\":1}".to_vec()),
+                Some(b"{\"a\":1}".to_vec()),
+            ),
             ("flatmap only", Some(vec![]), None),
             ("no raw state", None, None),
         ];

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::framework::rpc::{GetMetadataResponse, GetProviderSchemaResponse, ServerCapabilities};
 use crate::framework::schema::FunctionParameter;
-use crate::framework::{Attribute, Block, NestedBlock, Nesting, Schema};
 use crate::framework::schema::FunctionSignature;
+use crate::framework::{Attribute, Block, NestedBlock, Nesting, Schema};
 use crate::tfvalue::Diagnostics;
 
 use super::{diagnostics_to_pb, pb};
@@ -184,10 +184,7 @@ mod tests {
                 .attr(Attribute::optional("config", Type::map(Type::String)))
                 .attr(Attribute::computed("connect_string", Type::String))
                 .attr(Attribute::optional("password", Type::String).sensitive())
-                .block(
-                    NestedBlock::single("storage", Block::new("Volume per member."))
-                        .items(0, 1),
-                )
+                .block(NestedBlock::single("storage", Block::new("Volume per member.")).items(0, 1))
                 .block(
                     NestedBlock::list(
                         "acl",
@@ -237,8 +234,7 @@ mod tests {
             ("auth", NestingMode::Set, 0, 0, 0),
         ];
         assert_eq!(block.block_types.len(), cases.len());
-        for (nested, (name, nesting, min, max, attributes)) in block.block_types.iter().zip(cases)
-        {
+        for (nested, (name, nesting, min, max, attributes)) in block.block_types.iter().zip(cases) {
             assert_eq!(nested.type_name, name);
             assert_eq!(nested.nesting, nesting as i32, "{name}");
             assert_eq!((nested.min_items, nested.max_items), (min, max), "{name}");
