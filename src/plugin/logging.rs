@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value as Json};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
 
 /// The logger name Terraform shows next to our lines.
@@ -28,9 +28,19 @@ pub(super) fn init() {
     if level == LevelFilter::OFF {
         return;
     }
-    let subscriber = tracing_subscriber::registry().with(level).with(HclogLayer);
+    let subscriber = tracing_subscriber::registry()
+        .with(targets(level))
+        .with(HclogLayer);
     // Fails only when a logger is already installed (a second call); keep the first one.
     let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+/// Our own events at `level`; the libraries below us (h2, hyper, tonic, rustls) only from
+/// warnings up, since at debug they log every HTTP/2 frame.
+fn targets(level: LevelFilter) -> Targets {
+    Targets::new()
+        .with_target(env!("CARGO_CRATE_NAME"), level)
+        .with_default(level.min(LevelFilter::WARN))
 }
 
 /// `TF_LOG_PROVIDER` wins over `TF_LOG`. Unset or empty means info. Like Terraform, any
@@ -235,6 +245,55 @@ mod tests {
         ];
         for (name, provider, global, want) in cases {
             assert_eq!(level_from_env(provider, global), want, "case {name}");
+        }
+    }
+
+    #[test]
+    fn libraries_log_only_warnings_and_errors() {
+        let ours = "zkkafka::plugin::provider";
+        let cases = [
+            (
+                "our debug at debug",
+                LevelFilter::DEBUG,
+                ours,
+                Level::DEBUG,
+                true,
+            ),
+            (
+                "our trace at debug",
+                LevelFilter::DEBUG,
+                ours,
+                Level::TRACE,
+                false,
+            ),
+            (
+                "h2 debug at trace",
+                LevelFilter::TRACE,
+                "h2::codec",
+                Level::DEBUG,
+                false,
+            ),
+            (
+                "h2 warning at trace",
+                LevelFilter::TRACE,
+                "h2::codec",
+                Level::WARN,
+                true,
+            ),
+            (
+                "rustls warning at error",
+                LevelFilter::ERROR,
+                "rustls",
+                Level::WARN,
+                false,
+            ),
+        ];
+        for (name, level, target, event, want) in cases {
+            assert_eq!(
+                targets(level).would_enable(target, &event),
+                want,
+                "case {name}"
+            );
         }
     }
 
