@@ -1,0 +1,444 @@
+//! [`ZkSession`]: the [`ZnodeStore`] backed by one live `zookeeper-client` session.
+//!
+//! Start at [`open`], which connects under a hard timeout and authenticates; then each trait
+//! method is one or a few requests, each bounded by [`ZkSession::op_timeout`], with the client
+//! library's errors turned into [`ZkError`]s that name the znode and the missing permission.
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use zookeeper_client as zk;
+
+use super::path::{join, parent, validate_path};
+use super::{Acl, Perms, Stat, ZkConnection, ZkError, ZnodeStore};
+
+/// How many times `delete_recursive` lists and deletes again when someone keeps adding
+/// children underneath while it works, before it gives up with `NotEmpty`.
+const DELETE_RECURSIVE_ATTEMPTS: usize = 5;
+
+/// Opens a session: connects (the client library retries the servers in the connect string
+/// until the deadline, so an ensemble still starting up within the timeout is fine), then adds
+/// each auth to the session. The whole thing is bounded by `conn.connect_timeout`.
+pub(crate) async fn open(conn: &ZkConnection) -> Result<ZkSession, ZkError> {
+    let unreachable = || ZkError::Unreachable {
+        connect_string: conn.connect_string.clone(),
+        timeout: conn.connect_timeout,
+    };
+    let connecting = async {
+        let client = zk::Client::connector()
+            .with_session_timeout(conn.session_timeout)
+            .connect(&conn.connect_string)
+            .await
+            .map_err(|source| match source {
+                zk::Error::BadArguments(_) => ZkError::InvalidConnectString {
+                    connect_string: conn.connect_string.clone(),
+                    source,
+                },
+                _ => unreachable(),
+            })?;
+        for auth in &conn.auth {
+            // The scheme alone goes into errors: the credentials are secrets.
+            client
+                .auth(&auth.scheme, auth.credentials.as_bytes())
+                .await
+                .map_err(|source| match source {
+                    zk::Error::AuthFailed => ZkError::AuthFailed {
+                        scheme: auth.scheme.clone(),
+                    },
+                    source => ZkError::Other {
+                        op: "addauth",
+                        path: "/".to_string(),
+                        source,
+                    },
+                })?;
+        }
+        Ok(client)
+    };
+    let client = tokio::time::timeout(conn.connect_timeout, connecting)
+        .await
+        .map_err(|_| unreachable())??;
+    tracing::debug!(
+        connect_string = %conn.connect_string,
+        session = %client.session_id(),
+        schemes = ?conn.auth.iter().map(|a| a.scheme.as_str()).collect::<Vec<_>>(),
+        "ZooKeeper session established"
+    );
+    Ok(ZkSession {
+        schemes: conn
+            .auth
+            .iter()
+            .map(|a| a.scheme.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+        op_timeout: conn.session_timeout.max(Duration::from_secs(1)),
+        client,
+    })
+}
+
+/// One authenticated ZooKeeper session. Cheap to share behind an `Arc`: requests are pipelined
+/// on the one connection.
+#[derive(Debug)]
+pub(crate) struct ZkSession {
+    client: zk::Client,
+    /// The auth schemes, comma-separated, for `AuthFailed` seen mid-session.
+    schemes: String,
+    /// Upper bound for any single request.
+    op_timeout: Duration,
+}
+
+/// The operation being performed: it decides the error's wording and which permission on
+/// which znode a `NoAuth` is about.
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Get,
+    GetAcl,
+    Exists,
+    Children,
+    Create,
+    SetData { expected: i32 },
+    SetAcl { expected: i32 },
+    Delete { expected: i32 },
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Get => "get",
+            Op::GetAcl => "getAcl",
+            Op::Exists => "exists",
+            Op::Children => "getChildren",
+            Op::Create => "create",
+            Op::SetData { .. } => "setData",
+            Op::SetAcl { .. } => "setAcl",
+            Op::Delete { .. } => "delete",
+        }
+    }
+
+    /// The permission ZooKeeper checks, and on which znode: create and delete are checked
+    /// against the parent's ACL, everything else against the znode's own.
+    fn needs(self, path: &str) -> (Perms, String) {
+        match self {
+            Op::Get | Op::GetAcl | Op::Exists | Op::Children => (Perms::READ, path.to_string()),
+            Op::SetData { .. } => (Perms::WRITE, path.to_string()),
+            Op::SetAcl { .. } => (Perms::ADMIN, path.to_string()),
+            Op::Create => (Perms::CREATE, parent(path).to_string()),
+            Op::Delete { .. } => (Perms::DELETE, parent(path).to_string()),
+        }
+    }
+}
+
+impl ZkSession {
+    /// Whether the session can still serve requests. Expired, closed and auth-failed sessions
+    /// never recover; a merely disconnected one is still reconnecting and counts as alive.
+    pub(crate) fn is_alive(&self) -> bool {
+        !self.client.state().is_terminated()
+    }
+
+    /// Runs one request under the operation timeout and turns its error into a [`ZkError`].
+    async fn call<T>(
+        &self,
+        op: Op,
+        path: &str,
+        request: impl Future<Output = Result<T, zk::Error>>,
+    ) -> Result<T, ZkError> {
+        match tokio::time::timeout(self.op_timeout, request).await {
+            Err(_) => Err(ZkError::Timeout {
+                op: op.name(),
+                path: path.to_string(),
+                timeout: self.op_timeout,
+            }),
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(source)) => Err(self.map_error(op, path, source)),
+        }
+    }
+
+    fn map_error(&self, op: Op, path: &str, source: zk::Error) -> ZkError {
+        let path_string = path.to_string();
+        match source {
+            // For create, a missing znode is the parent.
+            zk::Error::NoNode if matches!(op, Op::Create) => ZkError::NoNode {
+                path: self.shown(parent(path)),
+            },
+            zk::Error::NoNode => ZkError::NoNode { path: path_string },
+            zk::Error::NodeExists => ZkError::NodeExists { path: path_string },
+            zk::Error::BadVersion => match op {
+                Op::SetData { expected } | Op::SetAcl { expected } | Op::Delete { expected } => {
+                    ZkError::BadVersion {
+                        path: path_string,
+                        expected,
+                    }
+                }
+                _ => ZkError::Other {
+                    op: op.name(),
+                    path: path_string,
+                    source,
+                },
+            },
+            zk::Error::NotEmpty => ZkError::NotEmpty {
+                path: path_string,
+                children: Vec::new(),
+            },
+            zk::Error::NoAuth => {
+                let (needs, on) = op.needs(path);
+                ZkError::NoAuth { path: on, needs }
+            }
+            zk::Error::InvalidAcl => ZkError::InvalidAcl { path: path_string },
+            zk::Error::AuthFailed => ZkError::AuthFailed {
+                scheme: self.schemes.clone(),
+            },
+            zk::Error::SessionExpired | zk::Error::ClientClosed => ZkError::SessionExpired,
+            source => ZkError::Other {
+                op: op.name(),
+                path: path_string,
+                source,
+            },
+        }
+    }
+
+    /// How to show a path in a message: the root of a chrooted session is the chroot, which
+    /// the user knows from the connect string, not `/`.
+    fn shown(&self, path: &str) -> String {
+        let chroot = self.client.path();
+        if path == "/" && chroot != "/" {
+            format!("{chroot} (the chroot in the connect string)")
+        } else {
+            path.to_string()
+        }
+    }
+
+    /// Creates one znode; no parents, no retries.
+    async fn create_one(&self, path: &str, data: &[u8], acl: &[Acl]) -> Result<Stat, ZkError> {
+        let acl: Vec<zk::Acl> = acl.iter().map(zk::Acl::from).collect();
+        let options = zk::CreateMode::Persistent.with_acls(zk::Acls::new(&acl));
+        let (stat, _) = self
+            .call(Op::Create, path, self.client.create(path, data, &options))
+            .await?;
+        Ok(stat.into())
+    }
+
+    /// Creates the missing ancestors of `path`, top-down, with `acl` and empty data. It first
+    /// walks up with `exists` (which needs no permission) to the deepest existing ancestor, so
+    /// ancestors that exist are never re-created (that would need create permission on theirs
+    /// parents). An ancestor created concurrently by someone else is fine.
+    async fn create_ancestors(&self, path: &str, acl: &[Acl]) -> Result<(), ZkError> {
+        let mut missing = Vec::new();
+        let mut ancestor = parent(path);
+        while ancestor != "/" && self.exists(ancestor).await?.is_none() {
+            missing.push(ancestor);
+            ancestor = parent(ancestor);
+        }
+        for ancestor in missing.into_iter().rev() {
+            match self.create_one(ancestor, &[], acl).await {
+                Ok(_) | Err(ZkError::NodeExists { .. }) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(())
+    }
+
+    /// `path` and all its descendants, parents before children.
+    async fn subtree(&self, path: &str) -> Result<Vec<String>, ZkError> {
+        let mut nodes = vec![path.to_string()];
+        let mut next = 0;
+        while next < nodes.len() {
+            let node = nodes[next].clone();
+            next += 1;
+            // A node deleted while we walk simply has no children left to visit.
+            if let Some(children) = self.children(&node).await? {
+                nodes.extend(children.iter().map(|child| join(&node, child)));
+            }
+        }
+        Ok(nodes)
+    }
+}
+
+impl ZkSession {
+    /// One pass of `delete_recursive`: lists the subtree, then deletes it leaves first. Returns
+    /// the `NotEmpty` error when someone added a child meanwhile, so the caller can try again.
+    async fn delete_subtree_once(&self, path: &str) -> Result<Option<ZkError>, ZkError> {
+        let nodes = self.subtree(path).await?;
+        // Children come after their parents in `nodes`, so reversed they go first.
+        for node in nodes.iter().rev() {
+            match self.delete(node, -1).await {
+                // Someone else deleted it first: the goal is reached anyway.
+                Ok(()) | Err(ZkError::NoNode { .. }) => {}
+                Err(err @ ZkError::NotEmpty { .. }) => return Ok(Some(err)),
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn check_path(path: &str) -> Result<(), ZkError> {
+    validate_path(path).map_err(|reason| ZkError::InvalidPath {
+        path: path.to_string(),
+        reason,
+    })
+}
+
+#[async_trait]
+impl ZnodeStore for ZkSession {
+    async fn get(&self, path: &str) -> Result<Option<(Vec<u8>, Stat)>, ZkError> {
+        check_path(path)?;
+        match self.call(Op::Get, path, self.client.get_data(path)).await {
+            Ok((data, stat)) => Ok(Some((data, stat.into()))),
+            Err(ZkError::NoNode { .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn get_acl(&self, path: &str) -> Result<Option<(Vec<Acl>, Stat)>, ZkError> {
+        check_path(path)?;
+        match self.call(Op::GetAcl, path, self.client.get_acl(path)).await {
+            Ok((acl, stat)) => Ok(Some((acl.iter().map(Acl::from).collect(), stat.into()))),
+            Err(ZkError::NoNode { .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn exists(&self, path: &str) -> Result<Option<Stat>, ZkError> {
+        check_path(path)?;
+        Ok(self
+            .call(Op::Exists, path, self.client.check_stat(path))
+            .await?
+            .map(Stat::from))
+    }
+
+    async fn children(&self, path: &str) -> Result<Option<Vec<String>>, ZkError> {
+        check_path(path)?;
+        match self
+            .call(Op::Children, path, self.client.list_children(path))
+            .await
+        {
+            Ok(mut children) => {
+                // ZooKeeper lists children in no particular order; sort so plans are stable.
+                children.sort();
+                Ok(Some(children))
+            }
+            Err(ZkError::NoNode { .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn create(
+        &self,
+        path: &str,
+        data: &[u8],
+        acl: &[Acl],
+        create_parents: bool,
+        parent_acl: &[Acl],
+    ) -> Result<Stat, ZkError> {
+        check_path(path)?;
+        if path == "/" {
+            return Err(ZkError::NodeExists {
+                path: self.shown(path),
+            });
+        }
+        match self.create_one(path, data, acl).await {
+            Err(ZkError::NoNode { .. }) if create_parents => {
+                self.create_ancestors(path, parent_acl).await?;
+                self.create_one(path, data, acl).await
+            }
+            result => result,
+        }
+    }
+
+    async fn set_data(
+        &self,
+        path: &str,
+        data: &[u8],
+        expected_version: i32,
+    ) -> Result<Stat, ZkError> {
+        check_path(path)?;
+        let op = Op::SetData {
+            expected: expected_version,
+        };
+        let stat = self
+            .call(
+                op,
+                path,
+                self.client.set_data(path, data, Some(expected_version)),
+            )
+            .await?;
+        Ok(stat.into())
+    }
+
+    async fn set_acl(
+        &self,
+        path: &str,
+        acl: &[Acl],
+        expected_acl_version: i32,
+    ) -> Result<Stat, ZkError> {
+        check_path(path)?;
+        let acl: Vec<zk::Acl> = acl.iter().map(zk::Acl::from).collect();
+        if acl.is_empty() {
+            // ZooKeeper would reject it too; say so before sending.
+            return Err(ZkError::InvalidAcl {
+                path: path.to_string(),
+            });
+        }
+        let op = Op::SetAcl {
+            expected: expected_acl_version,
+        };
+        let stat = self
+            .call(
+                op,
+                path,
+                self.client.set_acl(path, &acl, Some(expected_acl_version)),
+            )
+            .await?;
+        Ok(stat.into())
+    }
+
+    async fn delete(&self, path: &str, expected_version: i32) -> Result<(), ZkError> {
+        check_path(path)?;
+        if path == "/" {
+            return Err(ZkError::InvalidPath {
+                path: path.to_string(),
+                reason: "the root znode cannot be deleted".into(),
+            });
+        }
+        let op = Op::Delete {
+            expected: expected_version,
+        };
+        match self
+            .call(op, path, self.client.delete(path, Some(expected_version)))
+            .await
+        {
+            Err(ZkError::NotEmpty { path, .. }) => {
+                // Name the children in the message; best effort, the error stands either way.
+                let children = self
+                    .children(&path)
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default();
+                Err(ZkError::NotEmpty { path, children })
+            }
+            result => result,
+        }
+    }
+
+    async fn delete_recursive(&self, path: &str) -> Result<(), ZkError> {
+        check_path(path)?;
+        if path == "/" {
+            return Err(ZkError::InvalidPath {
+                path: path.to_string(),
+                reason: "refusing to delete everything under the root znode".into(),
+            });
+        }
+        let mut last_error = None;
+        for _ in 0..DELETE_RECURSIVE_ATTEMPTS {
+            match self.delete_subtree_once(path).await? {
+                None => return Ok(()),
+                Some(not_empty) => last_error = Some(not_empty),
+            }
+        }
+        Err(last_error.unwrap_or(ZkError::NotEmpty {
+            path: path.to_string(),
+            children: Vec::new(),
+        }))
+    }
+}
