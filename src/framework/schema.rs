@@ -267,6 +267,8 @@ pub struct FunctionSignature {
     pub description: String,
 }
 
+// Kept here rather than derived in tfvalue: the default is a framework choice.
+#[allow(clippy::derivable_impls)]
 impl Default for Type {
     fn default() -> Self {
         Type::Dynamic
