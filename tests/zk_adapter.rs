@@ -211,6 +211,23 @@ async fn create_parents_creates_missing_ancestors_with_parent_acl() {
         s.children(&format!("{base}/p/q")).await.expect("children"),
         Some(vec!["x".into(), "y".into()])
     );
+
+    // An ancestor the session may create under but not read is still found to exist.
+    let write_only = format!("{base}/write-only");
+    s.create(&write_only, b"", &[acl("c", "world", "anyone")], false, &[])
+        .await
+        .expect("write-only");
+    let anonymous = store(&zk, vec![]).await;
+    let below = format!("{write_only}/m/n");
+    let all = [Acl::world(Perms::ALL)];
+    anonymous
+        .create(&below, b"n", &all, true, &all)
+        .await
+        .expect("create under a write-only ancestor");
+    assert_eq!(
+        anonymous.get(&below).await.expect("get").expect("exists").0,
+        b"n"
+    );
 }
 
 #[tokio::test]
@@ -355,8 +372,14 @@ async fn digest_locked_znode_needs_the_right_credentials() {
                 other => panic!("{who}: {op}: expected NoAuth, got {other:?}"),
             }
         }
-        // exists needs no permission.
-        assert!(s.exists(&locked).await.expect("exists").is_some(), "{who}");
+        // A missing znode is answered without any permission check.
+        assert_eq!(
+            s.exists(&format!("{locked}/missing"))
+                .await
+                .expect("exists"),
+            None,
+            "{who}"
+        );
     }
     let err = anonymous.get(&locked).await.expect_err("denied");
     assert_eq!(
