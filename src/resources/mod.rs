@@ -1,1 +1,59 @@
-//! Resources, data sources and provider functions of the provider.
+//! The zkkafka provider: its configuration, resources and functions.
+//!
+//! Start at [`ZkKafkaProvider`]. Each resource lives in its own module: [`znode`] and
+//! [`znode_acl`] manage znodes through the ZooKeeper adapter; [`zk_common`] holds what they
+//! share (ACL and connection blocks, validators, error diagnostics); [`provider_config`]
+//! parses the provider's `kubernetes {}` and `zookeeper {}` blocks; [`functions`] holds
+//! `provider::zkkafka::digest_id`.
+
+pub mod functions;
+pub mod provider_config;
+pub mod zk_common;
+pub mod znode;
+pub mod znode_acl;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::framework::{Function, Provider, Resource, Schema};
+use crate::tfvalue::{Diagnostics, Value};
+
+pub use provider_config::ProviderData;
+
+/// The provider: `provider "zkkafka" { ... }`.
+#[derive(Default)]
+pub struct ZkKafkaProvider;
+
+#[async_trait]
+impl Provider for ZkKafkaProvider {
+    fn schema(&self) -> Schema {
+        provider_config::schema()
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        provider_config::validate(config, diags);
+    }
+
+    async fn configure(
+        &self,
+        config: &Value,
+        _terraform_version: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<Arc<dyn Any + Send + Sync>> {
+        let data = provider_config::configure(config, diags)?;
+        Some(Arc::new(data))
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource>> {
+        vec![
+            Arc::new(znode::ZnodeResource),
+            Arc::new(znode_acl::ZnodeAclResource),
+        ]
+    }
+
+    fn functions(&self) -> Vec<Arc<dyn Function>> {
+        vec![Arc::new(functions::DigestId)]
+    }
+}

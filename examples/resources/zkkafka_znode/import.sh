@@ -1,0 +1,2 @@
+# A znode is imported by its path.
+terraform import zkkafka_znode.config /app/config

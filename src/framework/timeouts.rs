@@ -1,0 +1,105 @@
+//! The `timeouts` block (`create`, `update`, `delete`, `read` as Go-style durations such as
+//! "30s", "5m", "1h30m") and the duration parser the rest of the provider shares.
+
+use std::time::Duration;
+
+use crate::tfvalue::{AttributePath, Diagnostics, Type, Value};
+
+use super::schema::{Attribute, Block, NestedBlock};
+
+/// A `timeouts { ... }` block with one optional duration per operation.
+pub fn timeouts_block(operations: &[&str]) -> NestedBlock {
+    let mut block = Block::new("How long each operation may take before it fails.");
+    for op in operations {
+        block = block.attr(
+            Attribute::optional(op, Type::String)
+                .describe(&format!("Time limit for {op}, e.g. \"30s\" or \"10m\"."))
+                .validate(validate_duration),
+        );
+    }
+    NestedBlock::single("timeouts", block)
+}
+
+/// The time limit for `operation` from a state or plan holding a `timeouts` block.
+pub fn timeout_for(value: &Value, operation: &str, default: Duration) -> Duration {
+    value
+        .attr("timeouts")
+        .attr(operation)
+        .as_str()
+        .and_then(|s| parse_duration(s).ok())
+        .unwrap_or(default)
+}
+
+/// Validator for duration strings.
+pub fn validate_duration(path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
+    if let Some(s) = value.as_str() {
+        if let Err(e) = parse_duration(s) {
+            diags.error_at(
+                path.clone(),
+                "Invalid duration",
+                format!("{e}. Write a duration such as \"30s\", \"5m\" or \"1h30m\"."),
+            );
+        }
+    }
+}
+
+/// Parses Go-style durations: a sequence of number+unit pairs, units ms, s, m, h.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("{s:?} has a number without a unit"))?;
+        if digits == 0 {
+            return Err(format!("{s:?} is not a duration"));
+        }
+        let number: f64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("{s:?} has an invalid number"))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let seconds = match &rest[..unit_len] {
+            "ms" => number / 1000.0,
+            "s" => number,
+            "m" => number * 60.0,
+            "h" => number * 3600.0,
+            other => return Err(format!("{s:?} has unknown unit {other:?}")),
+        };
+        rest = &rest[unit_len..];
+        total += Duration::from_secs_f64(seconds);
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let ok = [
+            ("30s", 30_000),
+            ("5m", 300_000),
+            ("1h30m", 5_400_000),
+            ("1.5s", 1_500),
+            ("250ms", 250),
+        ];
+        for (text, ms) in ok {
+            assert_eq!(
+                parse_duration(text).unwrap(),
+                Duration::from_millis(ms),
+                "{text}"
+            );
+        }
+        for bad in ["", "10", "s", "5 minutes", "1d", "-1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+}

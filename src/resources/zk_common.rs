@@ -1,0 +1,567 @@
+//! What the znode resources share: the `acl` and `connection` blocks, their validators, the
+//! conversion between ACL blocks and ZooKeeper ACLs, choosing the session for a resource, and
+//! turning ZooKeeper errors into diagnostics.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+
+use crate::adapters::zookeeper::{Acl, Perms, Stat, ZkAuth, ZkConnection, ZkError, ZnodeStore};
+use crate::framework::timeouts::{parse_duration, validate_duration};
+use crate::framework::{Attribute, Block, Context, NestedBlock};
+use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics, Type, Value};
+
+use super::ProviderData;
+
+/// Schemes ZooKeeper ships with.
+pub const SCHEMES: [&str; 6] = ["world", "auth", "digest", "ip", "sasl", "x509"];
+
+/// The default session timeout, and how long connecting may take.
+pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `acl { scheme, id, permissions }`, repeated, in the order ZooKeeper keeps them.
+pub fn acl_block(description: &str) -> NestedBlock {
+    NestedBlock::list(
+        "acl",
+        Block::new(description)
+            .attr(
+                Attribute::required("scheme", Type::String)
+                    .describe("ACL scheme: world, auth, digest, ip, sasl or x509.")
+                    .validate(validate_scheme),
+            )
+            .attr(Attribute::optional("id", Type::String).describe(
+                "The identity within the scheme: `anyone` for world; `user:base64(sha1(user:password))` \
+                 for digest (see provider::zkkafka::digest_id); an address or CIDR range for ip. \
+                 Not used for auth.",
+            ))
+            .attr(
+                Attribute::required("permissions", Type::String)
+                    .describe("Permission letters from `rwcda`: read, write, create, delete, admin.")
+                    .validate(validate_permissions),
+            ),
+    )
+}
+
+/// `auth { scheme, credentials }`: identities added to the ZooKeeper session.
+fn auth_block() -> NestedBlock {
+    NestedBlock::list(
+        "auth",
+        Block::new("Credentials added to the ZooKeeper session (addauth).")
+            .attr(
+                Attribute::required("scheme", Type::String)
+                    .describe("Authentication scheme. Only `digest` is supported.")
+                    .validate(|p: &AttributePath, v: &Value, d: &mut Diagnostics| {
+                        if v.as_str() != Some("digest") {
+                            d.error_at(
+                                p.clone(),
+                                "Unsupported authentication scheme",
+                                "Only scheme = \"digest\" can be added to a session by this provider.",
+                            );
+                        }
+                    }),
+            )
+            .attr(
+                Attribute::required("credentials", Type::String)
+                    .sensitive()
+                    .describe("For digest: `user:password` (in clear; sent only to ZooKeeper).")
+                    .validate(|p: &AttributePath, v: &Value, d: &mut Diagnostics| {
+                        if !v.as_str().is_some_and(|s| s.contains(':')) {
+                            d.error_at(
+                                p.clone(),
+                                "Invalid digest credentials",
+                                "Digest credentials have the form \"user:password\".",
+                            );
+                        }
+                    }),
+            ),
+    )
+}
+
+/// The attributes of a ZooKeeper connection, shared by the provider's `zookeeper {}` block and
+/// the resources' `connection {}` block.
+pub fn connection_block_body(description: &str) -> Block {
+    Block::new(description)
+        .attr(
+            Attribute::required("connect_string", Type::String)
+                .describe("Comma-separated host:port list, optionally followed by a chroot path, e.g. \"zk-0:2181,zk-1:2181/app\".")
+                .validate(validate_connect_string),
+        )
+        .attr(
+            Attribute::optional("session_timeout", Type::String)
+                .describe("ZooKeeper session timeout (default \"30s\").")
+                .validate(validate_duration),
+        )
+        .attr(
+            Attribute::optional("connect_timeout", Type::String)
+                .describe("How long connecting may take before the operation fails (default \"10s\").")
+                .validate(validate_duration),
+        )
+        .block(auth_block())
+}
+
+pub fn connection_block() -> NestedBlock {
+    NestedBlock::single(
+        "connection",
+        connection_block_body(
+            "Connection for this resource, overriding the provider's zookeeper {} block. \
+             May take values from other resources (unknown until they exist).",
+        ),
+    )
+}
+
+/// Parses a connection block value. `None` when any part is unknown.
+pub fn parse_connection(v: &Value) -> Option<ZkConnection> {
+    if v.contains_unknown() || v.is_null() {
+        return None;
+    }
+    let duration = |name: &str, default: Duration| {
+        v.attr(name)
+            .as_str()
+            .and_then(|s| parse_duration(s).ok())
+            .unwrap_or(default)
+    };
+    let auth = v
+        .attr("auth")
+        .as_elements()
+        .unwrap_or(&[])
+        .iter()
+        .map(|a| ZkAuth {
+            scheme: a.attr("scheme").as_str().unwrap_or("digest").to_owned(),
+            credentials: a
+                .attr("credentials")
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        })
+        .collect();
+    Some(ZkConnection {
+        connect_string: v.attr("connect_string").as_str()?.to_owned(),
+        auth,
+        session_timeout: duration("session_timeout", DEFAULT_SESSION_TIMEOUT),
+        connect_timeout: duration("connect_timeout", DEFAULT_CONNECT_TIMEOUT),
+    })
+}
+
+/// Opens (or reuses) the session a resource talks through: its own `connection {}` block when
+/// set, else the provider's `zookeeper {}` block.
+pub async fn session(ctx: &Context, value: &Value) -> Result<Arc<dyn ZnodeStore>, Diagnostic> {
+    let data = ctx.provider_data::<ProviderData>().ok_or_else(|| {
+        Diagnostic::error(
+            "Provider not configured",
+            "The zkkafka provider was not configured before use. This is a bug in the provider or the CLI.",
+        )
+    })?;
+    let own = value.attr("connection");
+    let conn = if !own.is_null() {
+        parse_connection(own).ok_or_else(|| {
+            Diagnostic::error(
+                "ZooKeeper connection not known yet",
+                "The connection block still has unknown values at apply time.",
+            )
+            .at(AttributePath::attr("connection"))
+        })?
+    } else {
+        data.zookeeper_default()?
+    };
+    data.zk_pool
+        .get(&conn)
+        .await
+        .map_err(|e| zk_diagnostic("connect to ZooKeeper", e))
+}
+
+/// A ZooKeeper error as a practitioner-facing diagnostic.
+pub fn zk_diagnostic(action: &str, err: ZkError) -> Diagnostic {
+    let advice = match &err {
+        ZkError::NoAuth { .. } => {
+            " Add credentials with that permission to the provider's zookeeper { auth { ... } } block \
+             or the resource's connection { auth { ... } } block."
+        }
+        ZkError::BadVersion { .. } => {
+            " Another client changed the znode since Terraform last read it; run plan again to see the change."
+        }
+        ZkError::Unreachable { .. } => " Check the connect string and that ZooKeeper is running and reachable.",
+        _ => "",
+    };
+    Diagnostic::error(format!("Failed to {action}"), format!("{err}.{advice}"))
+}
+
+pub fn validate_scheme(path: &AttributePath, v: &Value, diags: &mut Diagnostics) {
+    if let Some(s) = v.as_str() {
+        if !SCHEMES.contains(&s) {
+            diags.error_at(
+                path.clone(),
+                "Unknown ACL scheme",
+                format!(
+                    "{s:?} is not a ZooKeeper ACL scheme. Use one of: {}.",
+                    SCHEMES.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+pub fn validate_permissions(path: &AttributePath, v: &Value, diags: &mut Diagnostics) {
+    if let Some(s) = v.as_str() {
+        if let Err(e) = s.parse::<Perms>() {
+            diags.error_at(
+                path.clone(),
+                "Invalid permissions",
+                format!("{e}. Use letters from \"rwcda\" (read, write, create, delete, admin), each at most once."),
+            );
+        }
+    }
+}
+
+pub fn validate_connect_string(path: &AttributePath, v: &Value, diags: &mut Diagnostics) {
+    let Some(s) = v.as_str() else { return };
+    let (hosts, chroot) = match s.find('/') {
+        Some(i) => (&s[..i], Some(&s[i..])),
+        None => (s, None),
+    };
+    let bad = |detail: String, diags: &mut Diagnostics| {
+        diags.error_at(path.clone(), "Invalid ZooKeeper connect string", detail);
+    };
+    if hosts.is_empty() {
+        return bad(
+            "The connect string has no servers. Write host:port pairs separated by commas.".into(),
+            diags,
+        );
+    }
+    for server in hosts.split(',') {
+        let valid = server.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+        });
+        if !valid {
+            return bad(
+                format!("{server:?} is not host:port. Write host:port pairs separated by commas."),
+                diags,
+            );
+        }
+    }
+    if let Some(root) = chroot {
+        if let Err(e) = crate::adapters::zookeeper::validate_path(root) {
+            bad(
+                format!("The chroot {root:?} is not a valid znode path: {e}."),
+                diags,
+            );
+        }
+    }
+}
+
+/// Checks one ACL entry's id against its scheme; `path` points at the entry.
+pub fn validate_acl_entry(path: &AttributePath, entry: &Value, diags: &mut Diagnostics) {
+    let (Some(scheme), id) = (entry.attr("scheme").as_str(), entry.attr("id")) else {
+        return;
+    };
+    if id.is_unknown() {
+        return;
+    }
+    let id_path = path.then_attr("id");
+    let id = id.as_str();
+    match (scheme, id) {
+        ("auth", _) => {}
+        (_, None) => diags.error_at(
+            id_path,
+            "Missing ACL id",
+            format!("Scheme {scheme:?} needs an id; only scheme \"auth\" goes without one."),
+        ),
+        ("world", Some(id)) if id != "anyone" => diags.error_at(
+            id_path,
+            "Invalid world id",
+            format!("The world scheme has one id, \"anyone\" (got {id:?})."),
+        ),
+        ("digest", Some(id)) => {
+            if let Err(e) = check_digest_id(id) {
+                diags.error_at(
+                    id_path,
+                    "Invalid digest id",
+                    format!(
+                        "{e}. A digest id is \"user:base64(sha1(user:password))\"; compute it with \
+                         provider::zkkafka::digest_id(\"user\", var.password)."
+                    ),
+                );
+            }
+        }
+        ("ip", Some(id)) => {
+            if let Err(e) = check_ip_id(id) {
+                diags.error_at(
+                    id_path,
+                    "Invalid ip id",
+                    format!(
+                        "{e}. Write an address (10.0.0.1) or a CIDR range (10.0.0.0/8, fd00::/8)."
+                    ),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+fn check_digest_id(id: &str) -> Result<(), String> {
+    let (user, hash) = id
+        .split_once(':')
+        .ok_or_else(|| format!("{id:?} has no ':' between user and hash"))?;
+    if user.is_empty() {
+        return Err("the user part is empty".into());
+    }
+    match base64::engine::general_purpose::STANDARD.decode(hash) {
+        Ok(bytes) if bytes.len() == 20 => Ok(()),
+        _ => Err(format!(
+            "the part after ':' for user {user:?} is not a base64 SHA-1 digest (it looks like a password in clear?)"
+        )),
+    }
+}
+
+fn check_ip_id(id: &str) -> Result<(), String> {
+    let (addr, bits) = match id.split_once('/') {
+        Some((a, b)) => (a, Some(b)),
+        None => (id, None),
+    };
+    let ip: IpAddr = addr
+        .parse()
+        .map_err(|_| format!("{addr:?} is not an IP address"))?;
+    if let Some(bits) = bits {
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        match bits.parse::<u8>() {
+            Ok(b) if b <= max => {}
+            _ => return Err(format!("/{bits} is not a prefix length from 0 to {max}")),
+        }
+    }
+    Ok(())
+}
+
+/// The ACL entries of an `acl` block list. Call only on known values.
+pub fn acls_from_value(v: &Value) -> Vec<Acl> {
+    v.as_elements()
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|e| {
+            Some(Acl {
+                scheme: e.attr("scheme").as_str()?.to_owned(),
+                id: e.attr("id").as_str().unwrap_or_default().to_owned(),
+                perms: e.attr("permissions").as_str()?.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// ZooKeeper ACL entries as `acl` block values. Where `prior` holds an equivalent entry at the
+/// same position (same scheme and id, same permission set, letters in any order), that entry
+/// is kept as written, so the state matches the configuration and no diff appears.
+/// `session_ids` are the digest ids of the session, which an `auth` entry expands to.
+pub fn acls_to_value(acls: &[Acl], prior: &Value, session_ids: &[String]) -> Value {
+    let prior_items = prior.as_elements().unwrap_or(&[]);
+    let items = acls
+        .iter()
+        .enumerate()
+        .map(|(i, acl)| {
+            if let Some(p) = prior_items.get(i) {
+                let same_perms = p
+                    .attr("permissions")
+                    .as_str()
+                    .and_then(|s| s.parse::<Perms>().ok())
+                    .is_some_and(|perms| perms == acl.perms);
+                let scheme = p.attr("scheme").as_str();
+                let same_identity = (scheme == Some(acl.scheme.as_str())
+                    && p.attr("id").as_str().unwrap_or_default() == acl.id)
+                    || (scheme == Some("auth")
+                        && acl.scheme == "digest"
+                        && session_ids.contains(&acl.id));
+                if same_perms && same_identity {
+                    return p.clone();
+                }
+            }
+            acl_value(acl)
+        })
+        .collect();
+    Value::List(items)
+}
+
+pub fn acl_value(acl: &Acl) -> Value {
+    Value::object([
+        ("scheme", Value::from(acl.scheme.as_str())),
+        ("id", Value::from(acl.id.as_str())),
+        ("permissions", Value::from(acl.perms.to_string())),
+    ])
+}
+
+/// The ACL a znode gets when no `acl` block is given: world:anyone with every permission.
+pub fn open_acl() -> Vec<Acl> {
+    vec![Acl {
+        scheme: "world".into(),
+        id: "anyone".into(),
+        perms: Perms::ALL,
+    }]
+}
+
+/// The digest ids a connection authenticates as.
+pub fn session_digest_ids(ctx: &Context, value: &Value) -> Vec<String> {
+    let own = value.attr("connection");
+    let auth: Vec<ZkAuth> = if !own.is_null() {
+        parse_connection(own).map(|c| c.auth).unwrap_or_default()
+    } else {
+        ctx.provider_data::<ProviderData>()
+            .and_then(|d| d.zookeeper_default().ok())
+            .map(|c| c.auth)
+            .unwrap_or_default()
+    };
+    auth.iter()
+        .filter(|a| a.scheme == "digest")
+        .filter_map(|a| {
+            let (user, password) = a.credentials.split_once(':')?;
+            Some(crate::adapters::zookeeper::digest_id(user, password))
+        })
+        .collect()
+}
+
+/// Computed stat attributes shared by both resources.
+pub fn stat_attributes(block: Block) -> Block {
+    block
+        .attr(Attribute::computed("version", Type::Number).describe("Data version (stat.version)."))
+        .attr(
+            Attribute::computed("acl_version", Type::Number)
+                .describe("ACL version (stat.aversion)."),
+        )
+        .attr(
+            Attribute::computed("children_count", Type::Number)
+                .describe("Number of children (stat.numChildren)."),
+        )
+        .attr(Attribute::computed("data_length", Type::Number).describe("Data length in bytes."))
+        .attr(
+            Attribute::computed("czxid", Type::Number)
+                .describe("zxid of the change that created the znode."),
+        )
+        .attr(Attribute::computed("mzxid", Type::Number).describe("zxid of the last data change."))
+        .attr(
+            Attribute::computed("ctime", Type::Number)
+                .describe("Creation time, milliseconds since the epoch."),
+        )
+        .attr(
+            Attribute::computed("mtime", Type::Number)
+                .describe("Last modification time, milliseconds since the epoch."),
+        )
+}
+
+/// Writes the stat attributes into a state object.
+pub fn set_stat(state: &mut Value, stat: &Stat) {
+    if let Value::Object(m) = state {
+        m.insert("version".into(), Value::int(stat.version.into()));
+        m.insert("acl_version".into(), Value::int(stat.aversion.into()));
+        m.insert(
+            "children_count".into(),
+            Value::int(stat.num_children.into()),
+        );
+        m.insert("data_length".into(), Value::int(stat.data_length.into()));
+        m.insert("czxid".into(), Value::int(stat.czxid));
+        m.insert("mzxid".into(), Value::int(stat.mzxid));
+        m.insert("ctime".into(), Value::int(stat.ctime));
+        m.insert("mtime".into(), Value::int(stat.mtime));
+    }
+}
+
+/// The expected version stored in state, or -1 (any) when absent.
+pub fn state_version(state: &Value, name: &str) -> i32 {
+    state
+        .attr(name)
+        .as_i64()
+        .and_then(|v| i32::try_from(v).ok())
+        .unwrap_or(-1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(scheme: &str, id: &str) -> Value {
+        Value::object([
+            ("scheme", Value::from(scheme)),
+            ("id", Value::from(id)),
+            ("permissions", Value::from("r")),
+        ])
+    }
+
+    #[test]
+    fn acl_entry_ids_are_checked_per_scheme() {
+        let cases = [
+            ("world_anyone", entry("world", "anyone"), true),
+            ("world_other", entry("world", "everyone"), false),
+            (
+                "digest_ok",
+                entry("digest", "kafka:b6WpC6bRcQ8e6NMRwsvWw+iVcPA="),
+                true,
+            ),
+            (
+                "digest_clear_password",
+                entry("digest", "kafka:secret"),
+                false,
+            ),
+            ("digest_no_colon", entry("digest", "kafka"), false),
+            ("ip_v4", entry("ip", "10.0.0.1"), true),
+            ("ip_cidr", entry("ip", "10.0.0.0/8"), true),
+            ("ip_v6_cidr", entry("ip", "fd00::/8"), true),
+            ("ip_bad_prefix", entry("ip", "10.0.0.0/33"), false),
+            ("ip_not_an_address", entry("ip", "10.0.0"), false),
+            ("sasl_free_form", entry("sasl", "kafka@EXAMPLE.COM"), true),
+        ];
+        for (name, value, ok) in cases {
+            let mut diags = Diagnostics::new();
+            validate_acl_entry(
+                &AttributePath::attr("acl").then_index(0),
+                &value,
+                &mut diags,
+            );
+            assert_eq!(!diags.has_errors(), ok, "case {name}: {diags:?}");
+            if !ok {
+                assert_eq!(
+                    diags.0[0]
+                        .attribute
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .as_deref(),
+                    Some("acl[0].id")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn connect_strings() {
+        let cases = [
+            ("single", "127.0.0.1:2181", true),
+            ("several_with_chroot", "zk-0:2181,zk-1:2181/events", true),
+            ("no_port", "zk-0", false),
+            ("bad_port", "zk-0:99999", false),
+            ("empty", "", false),
+            ("bad_chroot", "zk:2181/events/", false),
+        ];
+        for (name, s, ok) in cases {
+            let mut diags = Diagnostics::new();
+            validate_connect_string(&AttributePath::attr("c"), &Value::from(s), &mut diags);
+            assert_eq!(!diags.has_errors(), ok, "case {name}");
+        }
+    }
+
+    #[test]
+    fn read_back_keeps_the_letters_as_written() {
+        let prior = Value::List(vec![Value::object([
+            ("scheme", Value::from("world")),
+            ("id", Value::from("anyone")),
+            ("permissions", Value::from("rwa")),
+        ])]);
+        let remote = vec![Acl {
+            scheme: "world".into(),
+            id: "anyone".into(),
+            perms: "arw".parse().unwrap(),
+        }];
+        assert_eq!(acls_to_value(&remote, &prior, &[]), prior);
+        let changed = vec![Acl {
+            scheme: "world".into(),
+            id: "anyone".into(),
+            perms: "r".parse().unwrap(),
+        }];
+        assert_ne!(acls_to_value(&changed, &prior, &[]), prior);
+    }
+}

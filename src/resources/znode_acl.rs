@@ -1,0 +1,281 @@
+//! `zkkafka_znode_acl`: the ACL of a znode that Terraform did not create (`/`, a Kafka chroot,
+//! a znode an application creates).
+//!
+//! On create it records the ACL it found in `original_acl` and, on destroy, puts that ACL back.
+//! Every update names the ACL version read at refresh, so an ACL changed elsewhere in between
+//! is reported, not overwritten.
+
+use async_trait::async_trait;
+
+use crate::adapters::zookeeper::{validate_path, ZkError};
+use crate::framework::timeouts::timeouts_block;
+use crate::framework::{Attribute, Block, Context, PlanModifier, PlannedChange, Resource, Schema};
+use crate::tfvalue::{AttributePath, Diagnostics, Type, Value};
+
+use super::zk_common::{
+    acl_block, acls_from_value, acls_to_value, connection_block, session, session_digest_ids,
+    state_version, validate_acl_entry, zk_diagnostic,
+};
+
+pub struct ZnodeAclResource;
+
+fn acl_object_type() -> Type {
+    Type::object([
+        ("scheme", Type::String),
+        ("id", Type::String),
+        ("permissions", Type::String),
+    ])
+}
+
+fn validate_acl_path(path: &AttributePath, v: &Value, diags: &mut Diagnostics) {
+    if let Some(p) = v.as_str() {
+        if let Err(e) = validate_path(p) {
+            diags.error_at(path.clone(), "Invalid znode path", format!("{p:?}: {e}."));
+        }
+    }
+}
+
+fn with(state: &Value, name: &str, value: Value) -> Value {
+    let mut out = state.clone();
+    if let Value::Object(m) = &mut out {
+        m.insert(name.to_owned(), value);
+    }
+    out
+}
+
+#[async_trait]
+impl Resource for ZnodeAclResource {
+    fn type_name(&self) -> &'static str {
+        "zkkafka_znode_acl"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema {
+            version: 0,
+            block: Block::new(
+                "The ACL of an existing znode. The ACL found when Terraform took it over is restored on destroy.",
+            )
+            .attr(
+                Attribute::computed("id", Type::String)
+                    .describe("The znode path.")
+                    .modifier(PlanModifier::UseStateForUnknown),
+            )
+            .attr(
+                Attribute::required("path", Type::String)
+                    .describe("Absolute path of an existing znode. Changing it moves management to another znode.")
+                    .modifier(PlanModifier::RequiresReplace)
+                    .validate(validate_acl_path),
+            )
+            .attr(
+                Attribute::computed("original_acl", Type::list(acl_object_type()))
+                    .describe("The ACL the znode had before Terraform managed it; restored on destroy.")
+                    .modifier(PlanModifier::UseStateForUnknown),
+            )
+            .attr(Attribute::computed("acl_version", Type::Number).describe("ACL version (stat.aversion)."))
+            .block(acl_block("An ACL entry, in the order ZooKeeper keeps them.").items(1, 0))
+            .block(connection_block())
+            .block(timeouts_block(&["create", "update", "delete"])),
+        }
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        for (i, entry) in config
+            .attr("acl")
+            .as_elements()
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+        {
+            validate_acl_entry(&AttributePath::attr("acl").then_index(i), entry, diags);
+        }
+    }
+
+    async fn modify_plan(
+        &self,
+        _ctx: &Context,
+        change: &mut PlannedChange,
+        _diags: &mut Diagnostics,
+    ) {
+        if change.is_create() {
+            let path = change.planned_attr("path").clone();
+            change.set_planned("id", path);
+        } else if !change.changed("acl") && !change.changed("path") {
+            let v = change.prior.attr("acl_version").clone();
+            change.set_planned("acl_version", v);
+        }
+    }
+
+    async fn create(
+        &self,
+        ctx: &Context,
+        planned: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        let path = planned.attr("path").as_str()?.to_owned();
+        let store = match session(ctx, planned).await {
+            Ok(s) => s,
+            Err(d) => {
+                diags.push(d);
+                return None;
+            }
+        };
+        let (original, stat) = match store.get_acl(&path).await {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                diags.error_at(
+                    AttributePath::attr("path"),
+                    "Znode does not exist",
+                    format!(
+                        "{path} does not exist. zkkafka_znode_acl manages the ACL of an existing znode; \
+                         to create one, use zkkafka_znode (with acl blocks)."
+                    ),
+                );
+                return None;
+            }
+            Err(e) => {
+                diags.push(zk_diagnostic(&format!("read the ACL of {path}"), e));
+                return None;
+            }
+        };
+        let original_value = acls_to_value(&original, &Value::Null, &[]);
+        let acl = acls_from_value(planned.attr("acl"));
+        match store.set_acl(&path, &acl, stat.aversion).await {
+            Ok(stat) => {
+                let state = with(planned, "original_acl", original_value);
+                Some(with(
+                    &state,
+                    "acl_version",
+                    Value::int(stat.aversion.into()),
+                ))
+            }
+            Err(e) => {
+                diags.push(zk_diagnostic(&format!("set the ACL of {path}"), e));
+                None
+            }
+        }
+    }
+
+    async fn read(&self, ctx: &Context, state: &Value, diags: &mut Diagnostics) -> Option<Value> {
+        let path = state.attr("path").as_str()?.to_owned();
+        let store = match session(ctx, state).await {
+            Ok(s) => s,
+            Err(d) => {
+                diags.push(d);
+                return None;
+            }
+        };
+        match store.get_acl(&path).await {
+            Ok(Some((acl, stat))) => {
+                let ids = session_digest_ids(ctx, state);
+                let new = with(state, "acl", acls_to_value(&acl, state.attr("acl"), &ids));
+                Some(with(&new, "acl_version", Value::int(stat.aversion.into())))
+            }
+            Ok(None) => None,
+            Err(e) => {
+                diags.push(zk_diagnostic(&format!("read the ACL of {path}"), e));
+                None
+            }
+        }
+    }
+
+    async fn update(
+        &self,
+        ctx: &Context,
+        prior: &Value,
+        planned: &Value,
+        diags: &mut Diagnostics,
+    ) -> Value {
+        let Some(path) = planned.attr("path").as_str().map(str::to_owned) else {
+            return prior.clone();
+        };
+        if prior.attr("acl").semantic_eq(planned.attr("acl")) {
+            return with(planned, "acl_version", prior.attr("acl_version").clone());
+        }
+        let store = match session(ctx, planned).await {
+            Ok(s) => s,
+            Err(d) => {
+                diags.push(d);
+                return prior.clone();
+            }
+        };
+        let acl = acls_from_value(planned.attr("acl"));
+        match store
+            .set_acl(&path, &acl, state_version(prior, "acl_version"))
+            .await
+        {
+            Ok(stat) => with(planned, "acl_version", Value::int(stat.aversion.into())),
+            Err(e) => {
+                diags.push(zk_diagnostic(&format!("update the ACL of {path}"), e));
+                prior.clone()
+            }
+        }
+    }
+
+    async fn delete(&self, ctx: &Context, prior: &Value, diags: &mut Diagnostics) {
+        let Some(path) = prior.attr("path").as_str() else {
+            return;
+        };
+        let original = acls_from_value(prior.attr("original_acl"));
+        if original.is_empty() {
+            return;
+        }
+        let store = match session(ctx, prior).await {
+            Ok(s) => s,
+            Err(d) => return diags.push(d),
+        };
+        match store
+            .set_acl(path, &original, state_version(prior, "acl_version"))
+            .await
+        {
+            Ok(_) | Err(ZkError::NoNode { .. }) => {}
+            Err(e) => diags.push(zk_diagnostic(
+                &format!("restore the original ACL of {path}"),
+                e,
+            )),
+        }
+    }
+
+    async fn import(&self, ctx: &Context, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+        if validate_path(id).is_err() {
+            diags.error(
+                "Invalid import ID",
+                format!("The import ID is the znode path, e.g. /kafka; got {id:?}."),
+            );
+            return None;
+        }
+        let probe = Value::object([("path", Value::from(id))]);
+        let store = match session(ctx, &probe).await {
+            Ok(s) => s,
+            Err(d) => {
+                diags.push(d);
+                return None;
+            }
+        };
+        match store.get_acl(id).await {
+            Ok(Some((acl, stat))) => {
+                // Taken over as it is: destroy will leave the ACL found at import.
+                let current = acls_to_value(&acl, &Value::Null, &[]);
+                Some(Value::object([
+                    ("id", Value::from(id)),
+                    ("path", Value::from(id)),
+                    ("acl", current.clone()),
+                    ("original_acl", current),
+                    ("acl_version", Value::int(stat.aversion.into())),
+                    ("connection", Value::Null),
+                    ("timeouts", Value::Null),
+                ]))
+            }
+            Ok(None) => {
+                diags.error(
+                    "Cannot import a missing znode",
+                    format!("{id} does not exist."),
+                );
+                None
+            }
+            Err(e) => {
+                diags.push(zk_diagnostic(&format!("read the ACL of {id}"), e));
+                None
+            }
+        }
+    }
+}
