@@ -606,6 +606,6 @@ impl ProviderServer {
 impl Default for ProviderServer {
     /// A server for the zkkafka provider itself.
     fn default() -> Self {
-        Self::new(Arc::new(crate::resources::ZkKafkaProvider::default()))
+        Self::new(Arc::new(crate::resources::ZkKafkaProvider))
     }
 }
