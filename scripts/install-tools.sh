@@ -47,6 +47,7 @@ go_env() {
   export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
   export GONOSUMDB="${GONOSUMDB:-}"
   export GIT_TERMINAL_PROMPT=0
+  export GOWORK=off
   export CGO_ENABLED=0
 }
 
@@ -58,10 +59,10 @@ quiet_downloads() {
 # Maven 3.8 -q still prints colour resets; drop them and the empty lines they leave.
 strip_ansi() { sed -e $'s/\x1b\\[[0-9;]*m//g' -e '/^[[:space:]]*$/d'; }
 
-# install_locked <name> <final-dir> <builder-function> [args...]
+# locked_install <name> <final-dir> <builder-function> [args...]
 # Runs <builder-function> <tmp-dir> [args...] under a lock unless <final-dir>/.complete exists;
 # the builder fills <tmp-dir>, which then becomes <final-dir>.
-install_locked() {
+locked_install() {
   local name="$1" final="$2" builder="$3"
   shift 3
   if [[ -f "$final/.complete" ]]; then
@@ -80,17 +81,20 @@ install_locked() {
     exec {fd}>&-
     return 0
   fi
+  # The builder fills $tmp, using $BUILD_WORK as scratch space; both are removed on failure.
   local tmp="$final.tmp.$$"
-  rm -rf "$tmp" "$final"
-  mkdir -p "$tmp"
+  BUILD_WORK="$final.work.$$"
+  rm -rf "$tmp" "$final" "$BUILD_WORK"
+  mkdir -p "$tmp" "$BUILD_WORK"
   local start=$SECONDS
   log "$name: installing (cold) into $final"
   # The builder runs unguarded so that `set -e` stays in force inside it (an `if` would turn
   # it off): a failing step exits the script, and this trap cleans up and says so.
   # shellcheck disable=SC2064
-  trap "rm -rf '$tmp'; log '$name: install FAILED (see the output above)'" EXIT
+  trap "rm -rf '$tmp' '$BUILD_WORK'; log '$name: install FAILED (see the output above)'" EXIT
   "$builder" "$tmp" "$@"
   trap - EXIT
+  rm -rf "$BUILD_WORK"
   date -u +%Y-%m-%dT%H:%M:%SZ >"$tmp/.complete"
   mv "$tmp" "$final"
   log "$name: installed in $((SECONDS - start))s"
@@ -105,9 +109,7 @@ build_tofu() {
   local out="$1" ver="v$TOFU_VERSION" work gomod goversion
   need go OpenTofu
   go_env
-  work="$(mktemp -d "${TMPDIR:-/tmp}/zkkafka-tofu.XXXXXX")"
-  # shellcheck disable=SC2064
-  trap "rm -rf '$work'" RETURN
+  work="$BUILD_WORK"
   log "tofu: downloading github.com/opentofu/opentofu@$ver from the Go module proxy"
   gomod="$(cd "$work" && go mod download -json "github.com/opentofu/opentofu@$ver" |
     sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
@@ -139,7 +141,7 @@ build_tofu() {
 
 install_tofu() {
   local final="$CACHE/tofu-$TOFU_VERSION"
-  install_locked "tofu-$TOFU_VERSION" "$final" build_tofu
+  locked_install "tofu-$TOFU_VERSION" "$final" build_tofu
   echo "$final/tofu"
 }
 
@@ -153,9 +155,7 @@ build_zookeeper() {
   local out="$1" ver="$ZOOKEEPER_VERSION" work
   need mvn ZooKeeper
   need java ZooKeeper
-  work="$(mktemp -d "${TMPDIR:-/tmp}/zkkafka-zk.XXXXXX")"
-  # shellcheck disable=SC2064
-  trap "rm -rf '$work'" RETURN
+  work="$BUILD_WORK"
   cat >"$work/pom.xml" <<EOF
 <?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -224,43 +224,49 @@ EOF
 </configuration>
 EOF
   echo "$ver" >"$out/VERSION"
+  # shellcheck disable=SC2012
   ls "$out/lib" | sed 's/^/    /' >&2
 }
 
 install_zookeeper() {
   local final="$CACHE/zookeeper-$ZOOKEEPER_VERSION"
-  install_locked "zookeeper-$ZOOKEEPER_VERSION" "$final" build_zookeeper
+  locked_install "zookeeper-$ZOOKEEPER_VERSION" "$final" build_zookeeper
   echo "$final"
 }
 
 # ---------------------------------------------------------------------------------------------
-# tfzk: the Go ZooKeeper provider, for comparison benchmarks only.
+# tfzk: the Go ZooKeeper provider, for comparison benchmarks only. Optional: nothing in
+# scripts/test.sh installs it.
 build_tfzk() {
   local out="$1" ver="$TFZK_VERSION"
   need go tfzk
   go_env
   log "tfzk: go install github.com/tfzk/terraform-provider-zookeeper@$ver"
-  GOBIN="$out" go install -trimpath -ldflags="-s -w" \
-    "github.com/tfzk/terraform-provider-zookeeper@$ver" 2>&1 | quiet_downloads >&2
+  if ! GOBIN="$out" go install -trimpath -ldflags="-s -w" \
+    "github.com/tfzk/terraform-provider-zookeeper@$ver" 2>&1 | quiet_downloads >&2; then
+    die "tfzk: go install failed. (Seen here: the Go module proxy answers 403 'not available'" \
+      "for this module, so tfzk cannot be installed on this machine.)"
+  fi
   [[ -x "$out/terraform-provider-zookeeper" ]] || die "tfzk: binary missing after go install"
 }
 
 install_tfzk() {
   local final="$CACHE/tfzk-$TFZK_VERSION"
-  install_locked "tfzk-$TFZK_VERSION" "$final" build_tfzk
+  locked_install "tfzk-$TFZK_VERSION" "$final" build_tfzk
   echo "$final/terraform-provider-zookeeper"
 }
 
 # ---------------------------------------------------------------------------------------------
-known_tools() { declare -F | sed -n 's/^declare -f install_\([a-z0-9]*\)$/\1/p' | grep -v locked | tr '\n' ' '; }
+known_tools() { declare -F | sed -n 's/^declare -f install_\([a-z0-9]*\)$/\1/p' | tr '\n' ' '; }
 
 main() {
   [[ $# -gt 0 ]] || die "usage: $0 <tool>...  (tools: $(known_tools))"
   need flock "any tool"
   local tool
   for tool in "$@"; do
-    declare -F "install_$tool" >/dev/null && [[ "$tool" != locked ]] ||
+    if ! declare -F "install_$tool" >/dev/null; then
       die "unknown tool '$tool' (known: $(known_tools))"
+    fi
   done
   mkdir -p "$CACHE"
   for tool in "$@"; do

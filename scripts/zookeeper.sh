@@ -70,6 +70,7 @@ free_port() {
 # Send a four-letter word; print the answer. Never hangs: bounded by `timeout`.
 four_letter() {
   local port="$1" word="$2"
+  # shellcheck disable=SC2016
   timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" || exit 1; printf "%s" "$1" >&3; cat <&3' \
     "$port" "$word" 2>/dev/null
 }
@@ -92,7 +93,10 @@ start_once() {
   mkdir -p "$dir/data"
   cat >"$dir/zoo.cfg" <<EOF
 # Written by scripts/zookeeper.sh for a test server.
-tickTime=2000
+# A short tick so tests may ask for sessions from 1 s (minSessionTimeout = 2 ticks).
+tickTime=500
+minSessionTimeout=1000
+maxSessionTimeout=60000
 initLimit=10
 syncLimit=5
 dataDir=$dir/data
@@ -178,6 +182,7 @@ cmd_start() {
     if ((rc == 0)); then
       if [[ -n "$watch_pid" ]]; then
         # Detached watchdog: stops the server once the watched process is gone.
+        # shellcheck disable=SC2016
         nohup bash -c 'while kill -0 "$0" 2>/dev/null && kill -0 "$1" 2>/dev/null; do sleep 1; done
                        kill "$1" 2>/dev/null' "$watch_pid" "$(cat "$dir/zookeeper.pid")" \
           >/dev/null 2>&1 </dev/null &
