@@ -267,8 +267,7 @@ pub struct FunctionSignature {
     pub description: String,
 }
 
-// Kept beside FunctionSignature, whose default return type it picks, rather than as a
-// `#[default]` on the enum in tfvalue.
+// Kept here rather than derived in tfvalue: the default is a framework choice.
 #[allow(clippy::derivable_impls)]
 impl Default for Type {
     fn default() -> Self {

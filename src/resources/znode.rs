@@ -441,7 +441,11 @@ impl Resource for ZnodeResource {
         } else {
             acls_to_value(&acl, &Value::Null, &[])
         };
-        let text = String::from_utf8(data.clone()).ok();
+        // Printable text is imported as `data`, anything else as `data_base64` only.
+        let text = String::from_utf8(data.clone()).ok().filter(|t| {
+            t.chars()
+                .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+        });
         let mut state = Value::object([
             ("id", Value::from(id)),
             ("path", Value::from(id)),

@@ -135,14 +135,10 @@ mod tests {
         ];
         for (name, ty) in cases {
             let json = ty.to_json();
-            assert_eq!(
-                Type::from_json(&json).expect("valid type JSON"),
-                ty,
-                "case {name}"
-            );
+            assert_eq!(Type::from_json(&json).expect("parses"), ty, "case {name}");
         }
         assert_eq!(
-            String::from_utf8(Type::list(Type::String).to_json()).expect("UTF-8"),
+            String::from_utf8(Type::list(Type::String).to_json()).expect("utf-8"),
             r#"["list","string"]"#
         );
     }

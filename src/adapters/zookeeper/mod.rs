@@ -109,7 +109,8 @@ pub trait ZnodeStore: Send + Sync {
     /// exist. Needs `r` (or `a`).
     async fn get_acl(&self, path: &str) -> Result<Option<(Vec<Acl>, Stat)>, ZkError>;
 
-    /// Stat, or `None` when the znode does not exist. Needs no permission.
+    /// Stat, or `None` when the znode does not exist. Needs `r` on an existing znode from
+    /// ZooKeeper 3.9 on (older servers check nothing).
     async fn exists(&self, path: &str) -> Result<Option<Stat>, ZkError>;
 
     /// Child names (not paths), sorted, or `None` when the znode does not exist. Needs `r`.

@@ -16,6 +16,10 @@ type PoolKey = (String, Vec<ZkAuth>);
 type Slot = Arc<tokio::sync::Mutex<Option<Arc<ZkSession>>>>;
 
 /// A cache of live ZooKeeper sessions. Cheap to clone: clones share the cache.
+///
+/// Ask the pool for a store at the start of each operation rather than keeping one: a store
+/// whose session expired stays expired (its calls fail with [`ZkError::SessionExpired`]), while
+/// the pool replaces it.
 #[derive(Clone, Debug, Default)]
 pub struct ZkPool {
     slots: Arc<Mutex<HashMap<PoolKey, Slot>>>,

@@ -218,15 +218,24 @@ impl ZkSession {
     }
 
     /// Creates the missing ancestors of `path`, top-down, with `acl` and empty data. It first
-    /// walks up with `exists` (which needs no permission) to the deepest existing ancestor, so
-    /// ancestors that exist are never re-created (that would need create permission on theirs
-    /// parents). An ancestor created concurrently by someone else is fine.
+    /// walks up with `exists` to the deepest existing ancestor, so ancestors that exist are never
+    /// re-created (that would need create permission on their parents). An ancestor created
+    /// concurrently by someone else is fine.
     async fn create_ancestors(&self, path: &str, acl: &[Acl]) -> Result<(), ZkError> {
         let mut missing = Vec::new();
         let mut ancestor = parent(path);
-        while ancestor != "/" && self.exists(ancestor).await?.is_none() {
-            missing.push(ancestor);
-            ancestor = parent(ancestor);
+        while ancestor != "/" {
+            match self.exists(ancestor).await {
+                Ok(Some(_)) => break,
+                // ZooKeeper 3.9 checks read permission on exists; a denial proves the znode is
+                // there (a missing one answers NoNode without any check).
+                Err(ZkError::NoAuth { .. }) => break,
+                Ok(None) => {
+                    missing.push(ancestor);
+                    ancestor = parent(ancestor);
+                }
+                Err(err) => return Err(err),
+            }
         }
         for ancestor in missing.into_iter().rev() {
             match self.create_one(ancestor, &[], acl).await {

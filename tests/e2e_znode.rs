@@ -1,0 +1,200 @@
+//! End to end: the real OpenTofu (and terraform, when on PATH) drives the provider binary
+//! against a real ZooKeeper, for every znode example: apply, empty plan, a change made by hand
+//! with ZooKeeper's own CLI, the plan shows it, apply restores it, import into a fresh state
+//! plans empty, destroy removes it.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{tools, zookeeper, Cli, Workdir, ZkServer};
+
+fn provider() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-zkkafka"))
+}
+
+fn example(rel: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+fn workdir(cli: Cli, zk: &ZkServer, main_tf: &str) -> Workdir {
+    let wd = Workdir::new(cli, &provider());
+    wd.write("main.tf", main_tf);
+    wd.write(
+        "terraform.tfvars",
+        &format!("zookeeper_connect = \"{}\"\n", zk.connect_string),
+    );
+    wd
+}
+
+/// Runs `f` with tofu, and with terraform when one is on PATH.
+fn each_cli(f: impl Fn(Cli)) {
+    f(Cli::Tofu);
+    if tools().terraform.is_some() {
+        f(Cli::Terraform);
+    } else {
+        eprintln!("terraform not on PATH: ran with tofu only");
+    }
+}
+
+fn get(zk: &ZkServer, path: &str) -> String {
+    let out = zk.cli(Some(&zk.super_auth), &format!("get {path}"));
+    out.stdout
+}
+
+fn exists(zk: &ZkServer, path: &str) -> bool {
+    let out = zk.cli(Some(&zk.super_auth), &format!("stat {path}"));
+    !format!("{}{}", out.stdout, out.stderr).contains("Node does not exist")
+}
+
+fn get_acl(zk: &ZkServer, path: &str) -> String {
+    zk.cli(Some(&zk.super_auth), &format!("getAcl {path}"))
+        .stdout
+}
+
+#[test]
+fn znode_example_full_loop() {
+    each_cli(|cli| {
+        let zk = zookeeper();
+        let wd = workdir(cli, &zk, &example("resources/zkkafka_znode/resource.tf"));
+        wd.apply();
+        wd.assert_plan_empty();
+        assert!(
+            get(&zk, "/app/config").contains("feature_x"),
+            "config data written"
+        );
+        assert!(exists(&zk, "/app/blobs/logo"), "parents created");
+        let acl = get_acl(&zk, "/app/config");
+        assert!(acl.contains("'digest,'app:"), "digest ACL set: {acl}");
+
+        // Data changed by hand: the plan shows it, apply restores it.
+        zk.cli(Some(&zk.super_auth), "set /app/config tampered");
+        let plan = wd.assert_plan_changes();
+        assert!(
+            plan.contains("tampered"),
+            "plan names the drifted value:\n{plan}"
+        );
+        wd.apply();
+        assert!(
+            get(&zk, "/app/config").contains("feature_x"),
+            "apply restored the data"
+        );
+        wd.assert_plan_empty();
+
+        // ACL changed by hand.
+        zk.cli(
+            Some(&zk.super_auth),
+            "setAcl /app/config world:anyone:cdrwa",
+        );
+        let plan = wd.assert_plan_changes();
+        assert!(plan.contains("acl"), "plan shows the ACL drift:\n{plan}");
+        wd.apply();
+        assert!(
+            get_acl(&zk, "/app/config").contains("'digest,'app:"),
+            "ACL restored"
+        );
+        wd.assert_plan_empty();
+
+        // Deleted by hand: the plan proposes to create it again.
+        zk.cli(Some(&zk.super_auth), "delete /app/blobs/logo");
+        let plan = wd.assert_plan_changes();
+        assert!(
+            plan.contains("will be created"),
+            "plan recreates the deleted znode:\n{plan}"
+        );
+        wd.apply();
+        assert!(exists(&zk, "/app/blobs/logo"));
+
+        // Import into a fresh state: the plan is empty.
+        wd.reset_state();
+        wd.import("zkkafka_znode.app", "/app");
+        wd.import("zkkafka_znode.config", "/app/config");
+        wd.import("zkkafka_znode.blob", "/app/blobs/logo");
+        wd.assert_plan_empty();
+
+        wd.destroy();
+        assert!(!exists(&zk, "/app"), "destroy removed the subtree");
+    });
+}
+
+#[test]
+fn znode_acl_example_full_loop() {
+    each_cli(|cli| {
+        let zk = zookeeper();
+        zk.cli(None, "create /events");
+        let before = get_acl(&zk, "/events");
+        assert!(
+            before.contains("world") && before.contains("cdrwa"),
+            "{before}"
+        );
+
+        let wd = workdir(
+            cli,
+            &zk,
+            &example("resources/zkkafka_znode_acl/resource.tf"),
+        );
+        wd.apply();
+        wd.assert_plan_empty();
+        let acl = get_acl(&zk, "/events");
+        assert!(acl.contains("'digest,'kafka:"), "ACL set: {acl}");
+
+        zk.cli(Some(&zk.super_auth), "setAcl /events world:anyone:cdrwa");
+        let plan = wd.assert_plan_changes();
+        assert!(
+            plan.contains("acl"),
+            "plan shows the setAcl made by hand:\n{plan}"
+        );
+        wd.apply();
+        assert!(
+            get_acl(&zk, "/events").contains("'digest,'kafka:"),
+            "ACL restored"
+        );
+        wd.assert_plan_empty();
+
+        // Destroy puts back the ACL found before Terraform took over.
+        wd.destroy();
+        let after = get_acl(&zk, "/events");
+        assert!(!after.contains("digest"), "original ACL restored: {after}");
+        assert!(exists(&zk, "/events"), "the znode itself is never deleted");
+
+        // Take it over again, then import into a fresh state: the plan is empty.
+        wd.apply();
+        wd.reset_state();
+        wd.import("zkkafka_znode_acl.events_root", "/events");
+        wd.assert_plan_empty();
+        wd.destroy();
+    });
+}
+
+#[test]
+fn quickstart_and_function_examples() {
+    each_cli(|cli| {
+        let zk = zookeeper();
+        let wd = workdir(cli, &zk, &example("quickstart/main.tf"));
+        wd.apply();
+        wd.assert_plan_empty();
+        zk.cli(Some(&zk.super_auth), "set /quickstart changed-by-hand");
+        wd.assert_plan_changes();
+        wd.apply();
+        wd.assert_plan_empty();
+        wd.reset_state();
+        wd.import("zkkafka_znode.app", "/quickstart");
+        wd.import("zkkafka_znode.settings", "/quickstart/settings");
+        wd.assert_plan_empty();
+        wd.destroy();
+        assert!(!exists(&zk, "/quickstart"));
+
+        let wd = Workdir::new(cli, &provider());
+        wd.write("main.tf", &example("functions/digest_id/function.tf"));
+        wd.apply();
+        let state = wd.state_json();
+        let value = state["values"]["outputs"]["kafka_digest_id"]["value"]
+            .as_str()
+            .map(str::to_owned);
+        // Independent computation: base64(sha1("kafka:secret")).
+        assert_eq!(value.as_deref(), Some("kafka:cHI0nVZW0ogIqS6kVPfrpKU0GoU="));
+    });
+}
