@@ -16,27 +16,42 @@ impl ProviderServer {
         GetMetadataResponse::default()
     }
 
-    pub async fn validate_provider_config(&self, req: ValidateConfigRequest) -> crate::tfvalue::Diagnostics {
+    pub async fn validate_provider_config(
+        &self,
+        req: ValidateConfigRequest,
+    ) -> crate::tfvalue::Diagnostics {
         let _ = req;
         Default::default()
     }
 
-    pub async fn validate_resource_config(&self, req: ValidateConfigRequest) -> crate::tfvalue::Diagnostics {
+    pub async fn validate_resource_config(
+        &self,
+        req: ValidateConfigRequest,
+    ) -> crate::tfvalue::Diagnostics {
         let _ = req;
         Default::default()
     }
 
-    pub async fn validate_data_resource_config(&self, req: ValidateConfigRequest) -> crate::tfvalue::Diagnostics {
+    pub async fn validate_data_resource_config(
+        &self,
+        req: ValidateConfigRequest,
+    ) -> crate::tfvalue::Diagnostics {
         let _ = req;
         Default::default()
     }
 
-    pub async fn configure_provider(&self, req: ConfigureProviderRequest) -> crate::tfvalue::Diagnostics {
+    pub async fn configure_provider(
+        &self,
+        req: ConfigureProviderRequest,
+    ) -> crate::tfvalue::Diagnostics {
         let _ = req;
         Default::default()
     }
 
-    pub async fn upgrade_resource_state(&self, req: UpgradeResourceStateRequest) -> UpgradeResourceStateResponse {
+    pub async fn upgrade_resource_state(
+        &self,
+        req: UpgradeResourceStateRequest,
+    ) -> UpgradeResourceStateResponse {
         let _ = req;
         Default::default()
     }
@@ -46,17 +61,26 @@ impl ProviderServer {
         Default::default()
     }
 
-    pub async fn plan_resource_change(&self, req: PlanResourceChangeRequest) -> PlanResourceChangeResponse {
+    pub async fn plan_resource_change(
+        &self,
+        req: PlanResourceChangeRequest,
+    ) -> PlanResourceChangeResponse {
         let _ = req;
         Default::default()
     }
 
-    pub async fn apply_resource_change(&self, req: ApplyResourceChangeRequest) -> ApplyResourceChangeResponse {
+    pub async fn apply_resource_change(
+        &self,
+        req: ApplyResourceChangeRequest,
+    ) -> ApplyResourceChangeResponse {
         let _ = req;
         Default::default()
     }
 
-    pub async fn import_resource_state(&self, req: ImportResourceStateRequest) -> ImportResourceStateResponse {
+    pub async fn import_resource_state(
+        &self,
+        req: ImportResourceStateRequest,
+    ) -> ImportResourceStateResponse {
         let _ = req;
         Default::default()
     }

@@ -70,7 +70,9 @@ mod tests {
 
     #[test]
     fn display_joins_steps_like_hcl() {
-        let path = AttributePath::attr("acl").then_index(0).then_attr("permissions");
+        let path = AttributePath::attr("acl")
+            .then_index(0)
+            .then_attr("permissions");
         assert_eq!(path.to_string(), "acl[0].permissions");
         let path = AttributePath::attr("config").then_key("dataDir");
         assert_eq!(path.to_string(), "config[\"dataDir\"]");
