@@ -267,12 +267,6 @@ pub struct FunctionSignature {
     pub description: String,
 }
 
-impl Default for Type {
-    fn default() -> Self {
-        Type::Dynamic
-    }
-}
-
 #[derive(Clone, Debug)]
 pub struct FunctionParameter {
     pub name: String,

@@ -479,15 +479,15 @@ mod tests {
     fn equality_is_numeric() {
         assert_eq!(n("1"), Number::from(1));
         assert_eq!(n("100e-2"), Number::from(1));
-        assert_eq!(n("0.5"), Number::from_f64(0.5).unwrap());
+        assert_eq!(n("0.5"), Number::from_f64(0.5).expect("not NaN"));
         assert_eq!(
             n("9223372036854775808"),
             Number::from(9_223_372_036_854_775_808u64)
         );
-        assert_eq!(Number::from_f64(-0.0).unwrap(), Number::from(0));
+        assert_eq!(Number::from_f64(-0.0).expect("not NaN"), Number::from(0));
         assert_ne!(
             n("0.1"),
-            Number::from_f64(0.1).unwrap(),
+            Number::from_f64(0.1).expect("not NaN"),
             "0.1 is not the f64 nearest it"
         );
         assert_ne!(n("0.1"), n("0.10000000000000001"));
@@ -504,12 +504,12 @@ mod tests {
             5e-324,
             1e-7,
         ] {
-            let number = Number::from_f64(f).unwrap();
+            let number = Number::from_f64(f).expect("not NaN");
             assert_eq!(n(&number.to_string()), number, "{f:e}");
             assert_eq!(number.as_f64(), f);
         }
         assert_eq!(
-            Number::from_f64(0.1).unwrap().to_string(),
+            Number::from_f64(0.1).expect("not NaN").to_string(),
             "0.1000000000000000055511151231257827021181583404541015625"
         );
     }
@@ -532,9 +532,13 @@ mod tests {
             Some(-9_223_372_036_854_775_808.0)
         );
         assert!(Number::from_f64(f64::NAN).is_none());
-        assert!(Number::from_f64(f64::INFINITY).unwrap().is_infinite());
+        assert!(Number::from_f64(f64::INFINITY)
+            .expect("not NaN")
+            .is_infinite());
         assert_eq!(
-            Number::from_f64(f64::NEG_INFINITY).unwrap().to_string(),
+            Number::from_f64(f64::NEG_INFINITY)
+                .expect("not NaN")
+                .to_string(),
             "-Inf"
         );
     }
