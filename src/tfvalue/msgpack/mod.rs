@@ -16,6 +16,10 @@
 //!   `implied` module: lists whose elements disagree become tuples, such maps become objects,
 //!   such sets are an error).
 //!
+//! Like Go's msgpack library, the decoder reads str and bin alike wherever it wants text. It
+//! is stricter than go-cty where go-cty would build an invalid value: duplicate map keys, and
+//! elements of one list, set or map whose dynamic parts have different types, are errors.
+//!
 //! Decoding never trusts the input: nesting deeper than [`super::MAX_DEPTH`] is an error,
 //! lengths are checked against the bytes left before anything is allocated, and trailing bytes
 //! after the value are an error.
