@@ -30,7 +30,10 @@ fn schema(selector: u8) -> Type {
         1 => Type::Dynamic,
         2 => Type::list(Type::Dynamic),
         3 => Type::map(Type::Number),
-        4 => Type::set(Type::object([("a", Type::Dynamic), ("b", Type::list(Type::Bool))])),
+        4 => Type::set(Type::object([
+            ("a", Type::Dynamic),
+            ("b", Type::list(Type::Bool)),
+        ])),
         _ => Type::Tuple(vec![Type::Dynamic, Type::String, Type::map(Type::Dynamic)]),
     }
 }
@@ -61,6 +64,10 @@ fuzz_target!(|data: &[u8]| {
         let again = json::decode(&text, &ty).expect("our own JSON decodes");
         assert_eq!(again, value, "JSON round trip changed the value");
         let bytes = msgpack::encode(&value, &ty).expect("a decoded value encodes as msgpack");
-        assert_eq!(msgpack::decode(&bytes, &ty).ok(), Some(value), "msgpack round trip changed a JSON value");
+        assert_eq!(
+            msgpack::decode(&bytes, &ty).ok(),
+            Some(value),
+            "msgpack round trip changed a JSON value"
+        );
     }
 });
