@@ -170,8 +170,7 @@ impl Resource for ZnodeResource {
         if change.is_create() {
             let path = change.planned_attr("path").clone();
             change.set_planned("id", path);
-        } else if !change.changed("data")
-            && !change.changed("data_base64")
+        } else if !change.changed("data_base64")
             && !change.changed("acl")
             && !change.changed("path")
         {
@@ -441,10 +440,12 @@ impl Resource for ZnodeResource {
         } else {
             acls_to_value(&acl, &Value::Null, &[])
         };
-        // Printable text is imported as `data`, anything else as `data_base64` only.
+        // Printable text is imported as `data`; anything else, and no data at all, as
+        // `data_base64` only.
         let text = String::from_utf8(data.clone()).ok().filter(|t| {
-            t.chars()
-                .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+            !t.is_empty()
+                && t.chars()
+                    .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
         });
         let mut state = Value::object([
             ("id", Value::from(id)),
