@@ -9,7 +9,6 @@ use async_trait::async_trait;
 use base64::Engine as _;
 
 use crate::adapters::zookeeper::{validate_path, ZkError};
-use crate::framework::timeouts::timeouts_block;
 use crate::framework::{Attribute, Block, Context, PlanModifier, PlannedChange, Resource, Schema};
 use crate::tfvalue::{AttributePath, Diagnostics, Type, Value};
 
@@ -91,8 +90,7 @@ impl Resource for ZnodeResource {
             .block(acl_block(
                 "An ACL entry. Without any, the znode is created with world:anyone:cdrwa and its ACL is not managed.",
             ))
-            .block(connection_block())
-            .block(timeouts_block(&["create", "update", "delete"]));
+            .block(connection_block());
         Schema {
             version: 0,
             block: stat_attributes(block),
@@ -174,7 +172,7 @@ impl Resource for ZnodeResource {
             && !change.changed("acl")
             && !change.changed("path")
         {
-            // Only settings changed (timeouts, connection, flags): the znode itself stays, so its
+            // Only settings changed (connection, flags): the znode itself stays, so its
             // stat stays known.
             for name in [
                 "version",
@@ -456,7 +454,6 @@ impl Resource for ZnodeResource {
             ("delete_children", Value::Bool(false)),
             ("acl", acl_value),
             ("connection", Value::Null),
-            ("timeouts", Value::Null),
         ]);
         set_stat(&mut state, &stat);
         Some(state)
