@@ -188,6 +188,12 @@ fn quickstart_and_function_examples() {
         wd.destroy();
         assert!(!exists(&zk, "/quickstart"));
 
+        // The provider block example (kubernetes {} and zookeeper {}) validates.
+        let wd = Workdir::new(cli, &provider());
+        wd.write("main.tf", &example("provider/provider.tf"));
+        let out = wd.run(&["validate", "-no-color"]);
+        assert!(out.success(), "provider example: {}", out.stderr);
+
         let wd = Workdir::new(cli, &provider());
         wd.write("main.tf", &example("functions/digest_id/function.tf"));
         wd.apply();

@@ -168,22 +168,28 @@ impl Resource for ZnodeResource {
         if change.is_create() {
             let path = change.planned_attr("path").clone();
             change.set_planned("id", path);
-        } else if !change.changed("data_base64")
-            && !change.changed("acl")
-            && !change.changed("path")
-        {
-            // Only settings changed (connection, flags): the znode itself stays, so its
-            // stat stays known.
-            for name in [
-                "version",
-                "acl_version",
-                "children_count",
-                "data_length",
-                "czxid",
-                "mzxid",
-                "ctime",
-                "mtime",
-            ] {
+        } else if !change.changed("path") {
+            // Stat fields stay known unless this apply changes them: ctime and czxid never
+            // change for a znode; the data version fields change with the data; the ACL
+            // version with the ACL. children_count may change under a concurrent child
+            // create, so it stays known only when the znode is not touched at all.
+            let data_changes = change.changed("data_base64");
+            let acl_changes = change.changed("acl")
+                && change
+                    .planned_attr("acl")
+                    .as_elements()
+                    .is_some_and(|a| !a.is_empty());
+            let mut keep = vec!["ctime", "czxid"];
+            if !data_changes {
+                keep.extend(["version", "data_length", "mtime", "mzxid"]);
+            }
+            if !acl_changes {
+                keep.push("acl_version");
+            }
+            if !data_changes && !acl_changes {
+                keep.push("children_count");
+            }
+            for name in keep {
                 let prior = change.prior.attr(name).clone();
                 change.set_planned(name, prior);
             }

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The main job, end to end on this machine: build the provider, start a local ZooKeeper,
+# apply the quickstart, show the plan of a configuration change and of a change made by hand,
+# put it back, destroy. Everything it installs is cached (see scripts/install-tools.sh).
+#
+#   scripts/demo.sh            # with OpenTofu (built from its Go module)
+#   DEMO_CLI=terraform scripts/demo.sh
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+banner() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+banner "installing the test tools (cached)"
+# shellcheck source=scripts/env.sh
+source "$ROOT/scripts/env.sh"
+CLI="$ZKKAFKA_TOFU"
+if [[ "${DEMO_CLI:-tofu}" == terraform ]]; then
+  CLI="${ZKKAFKA_TERRAFORM:?terraform is not on PATH}"
+fi
+
+banner "building the provider (cargo build --release)"
+cargo build --release --locked
+TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+
+WORK="$(mktemp -d)"
+cleanup() {
+  bash "$ROOT/scripts/zookeeper.sh" stop "$WORK/zk" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+banner "starting ZooKeeper on loopback"
+bash "$ROOT/scripts/zookeeper.sh" start "$WORK/zk" >/dev/null
+CONNECT="$(cat "$WORK/zk/connect_string")"
+echo "ZooKeeper at $CONNECT"
+
+cat >"$WORK/cli.tfrc" <<CFG
+provider_installation {
+  dev_overrides {
+    "zkkafka/zkkafka" = "$TARGET_DIR/release"
+  }
+  direct {}
+}
+CFG
+export TF_CLI_CONFIG_FILE="$WORK/cli.tfrc" TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
+mkdir -p "$WORK/quickstart"
+cp "$ROOT/examples/quickstart/main.tf" "$WORK/quickstart/main.tf"
+echo "zookeeper_connect = \"$CONNECT\"" >"$WORK/quickstart/terraform.tfvars"
+cd "$WORK/quickstart"
+
+# plan that may show changes: exit 2 is not a failure here.
+plan() { "$CLI" plan -input=false -detailed-exitcode "$@" || [[ $? == 2 ]]; }
+
+banner "$(basename "$CLI") apply (examples/quickstart)"
+"$CLI" apply -auto-approve -input=false
+
+banner "plan right after apply: no changes"
+"$CLI" plan -input=false -detailed-exitcode
+
+banner "a configuration change: the greeting becomes \"hola\""
+sed -i 's/greeting = "hello"/greeting = "hola"/' main.tf
+plan
+
+banner "a change made by hand with ZooKeeper's own CLI (as the app user)"
+bash "$ROOT/scripts/zkcli.sh" "$CONNECT" --auth app:quickstart-secret -- set /quickstart/settings edited-by-hand
+bash "$ROOT/scripts/zkcli.sh" "$CONNECT" -- get /quickstart/settings
+sed -i 's/greeting = "hola"/greeting = "hello"/' main.tf
+banner "plan: the drift shows, with the value found"
+plan
+
+banner "apply puts it back"
+"$CLI" apply -auto-approve -input=false
+bash "$ROOT/scripts/zkcli.sh" "$CONNECT" -- get /quickstart/settings
+
+banner "destroy"
+"$CLI" destroy -auto-approve -input=false
+bash "$ROOT/scripts/zkcli.sh" "$CONNECT" -- ls / 
+
+banner "done"
