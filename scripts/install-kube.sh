@@ -174,8 +174,8 @@ done
 log "kube $KUBE_VERSION: building kube-apiserver, kubectl and etcd (nice -n 19, -p $PARALLEL; cold: tens of minutes on 2 cores)"
 (cd "$WORK" && nice -n 19 go build -p "$PARALLEL" -trimpath -ldflags="-s -w$X" \
   -o "$TMP_OUT/bin/" "${PKGS[@]}") >&2
-# go build names the etcd binary after the last element of its import path (v3).
-mv "$TMP_OUT/bin/v3" "$TMP_OUT/bin/etcd"
+# go build names the etcd binary after its import path less the major-version suffix: "server".
+mv "$TMP_OUT/bin/server" "$TMP_OUT/bin/etcd"
 
 "$TMP_OUT/bin/kube-apiserver" --version >&2
 "$TMP_OUT/bin/etcd" --version | head -n1 >&2

@@ -90,7 +90,9 @@ spawn() {
   # The child writes its own pid before exec'ing, so the pid file is right whether or not
   # setsid had to fork.
   # shellcheck disable=SC2016 # expanded by the child shell
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$WD/$name.pid" "$@" >>"$WD/$name.log" 2>&1 </dev/null &
+  # The workdir lock's descriptor is closed for the child: a daemon holding it would block
+  # every later start and stop.
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$WD/$name.pid" "$@" >>"$WD/$name.log" 2>&1 </dev/null 9>&- &
   local i
   for ((i = 0; i < 50; i++)); do
     [[ -s "$WD/$name.pid" ]] && return 0
@@ -318,6 +320,20 @@ kind: Namespace
 metadata:
   name: $LIMITED_NS
 ---
+# The serviceaccount controller (not running here) would make these; without them the
+# ServiceAccount admission plugin refuses every Pod in the namespace.
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: default
+  namespace: default
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: default
+  namespace: $LIMITED_NS
+---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata:
@@ -399,7 +415,7 @@ cmd_start() {
 
   write_kubeconfig admin default
   write_kubeconfig limited "$LIMITED_NS"
-  log "creating namespace $LIMITED_NS, RBAC for user 'limited', default StorageClass 'standard'"
+  log "applying namespace $LIMITED_NS, RBAC for user 'limited', default ServiceAccounts, StorageClass 'standard'"
   bootstrap || {
     show_log kube-apiserver 20
     die "bootstrap objects could not be applied"
@@ -419,6 +435,14 @@ cmd_status() {
   source "$WD/ports.env"
   pid_of kube-apiserver >/dev/null && readyz
 }
+
+# One start or stop at a time per workdir (a second `start` then finds the first one's
+# control plane running and reuses it).
+if [[ "$CMD" == start || "$CMD" == stop ]]; then
+  command -v flock >/dev/null 2>&1 || die "'flock' (util-linux) is required"
+  exec 9>"$WD/.kube.sh.lock"
+  flock 9
+fi
 
 case "$CMD" in
   start) cmd_start ;;
