@@ -53,7 +53,7 @@ echo "== 1. start to handshake"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:secp521r1 -nodes -subj /CN=localhost \
   -days 1 -addext basicConstraints=critical,CA:TRUE -keyout "$WORK/client.key" \
   -out "$WORK/client.pem" 2>/dev/null
-python3 "$ROOT/bench/handshake_time.py" "$BIN" "$WORK/client.pem" 25 | head -n1
+python3 "$ROOT/bench/handshake_time.py" "$BIN" "$WORK/client.pem" 25
 
 RSS_OURS="$WORK/rss-ours.log"
 RSS_TFZK="$WORK/rss-tfzk.log"
