@@ -42,7 +42,10 @@ fn cases() -> Vec<(&'static str, Ensemble)> {
     vec![
         ("replicas-1", ensemble(1, vec![])),
         ("replicas-3", ensemble(3, vec![])),
-        ("replicas-5", ensemble(5, vec![("version", Value::from("3.8.4"))])),
+        (
+            "replicas-5",
+            ensemble(5, vec![("version", Value::from("3.8.4"))]),
+        ),
         (
             "config-overrides",
             ensemble(
@@ -58,13 +61,22 @@ fn cases() -> Vec<(&'static str, Ensemble)> {
                         ]),
                     ),
                     ("jvm_heap", Value::from("1g")),
-                    ("labels", map(&[("team", "data"), ("example.com/tier", "gold")])),
-                    ("annotations", map(&[("example.com/owner", "platform team")])),
+                    (
+                        "labels",
+                        map(&[("team", "data"), ("example.com/tier", "gold")]),
+                    ),
+                    (
+                        "annotations",
+                        map(&[("example.com/owner", "platform team")]),
+                    ),
                     ("node_selector", map(&[("kubernetes.io/arch", "amd64")])),
                     ("anti_affinity", Value::from("preferred")),
                     (
                         "storage",
-                        Value::object([("size", Value::from("50Gi")), ("class", Value::from("fast-ssd"))]),
+                        Value::object([
+                            ("size", Value::from("50Gi")),
+                            ("class", Value::from("fast-ssd")),
+                        ]),
                     ),
                     (
                         "resources",
@@ -90,7 +102,10 @@ fn cases() -> Vec<(&'static str, Ensemble)> {
             ensemble(
                 3,
                 vec![
-                    ("image", Value::from("registry.example/zookeeper:3.9.3-patched")),
+                    (
+                        "image",
+                        Value::from("registry.example/zookeeper:3.9.3-patched"),
+                    ),
                     ("anti_affinity", Value::from("none")),
                 ],
             ),
@@ -123,7 +138,11 @@ fn rendered_objects_match_golden_files() {
     let mut mismatches = Vec::new();
     for (name, e) in cases() {
         // Rendering twice gives the same bytes.
-        assert_eq!(rendered_files(name, &e), rendered_files(name, &e), "{name} is not deterministic");
+        assert_eq!(
+            rendered_files(name, &e),
+            rendered_files(name, &e),
+            "{name} is not deterministic"
+        );
         for (file, content) in rendered_files(name, &e) {
             let path = dir.join(&file);
             if update {
