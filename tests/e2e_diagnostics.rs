@@ -85,7 +85,7 @@ fn bad_input_is_refused_at_plan_time_with_the_attribute() {
         ),
         (
             r#"path = "/p"
-  data = join("", [for i in range(1100) : format("%01000d", 0)])"#,
+  data = join("", [for i in range(1000) : format("%01100d", 0)])"#,
             "Data too large",
         ),
     ];

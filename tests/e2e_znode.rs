@@ -66,7 +66,7 @@ fn znode_example_full_loop() {
             get(&zk, "/app/config").contains("feature_x"),
             "config data written"
         );
-        assert!(exists(&zk, "/app/blobs/logo"), "parents created");
+        assert!(exists(&zk, "/app/blobs/logo"), "binary znode created");
         let acl = get_acl(&zk, "/app/config");
         assert!(acl.contains("'digest,'app:"), "digest ACL set: {acl}");
 
@@ -112,6 +112,7 @@ fn znode_example_full_loop() {
         wd.reset_state();
         wd.import("zkkafka_znode.app", "/app");
         wd.import("zkkafka_znode.config", "/app/config");
+        wd.import("zkkafka_znode.blobs", "/app/blobs");
         wd.import("zkkafka_znode.blob", "/app/blobs/logo");
         wd.assert_plan_empty();
 

@@ -40,7 +40,7 @@ resource "zkkafka_znode" "settings" {
 
   acl {
     scheme      = "digest"
-    id          = provider::zkkafka::digest_id("app", var.app_password)
+    id          = nonsensitive(provider::zkkafka::digest_id("app", var.app_password))
     permissions = "cdrwa"
   }
   acl {

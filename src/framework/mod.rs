@@ -16,10 +16,15 @@ pub mod timeouts;
 mod validate;
 
 pub use plan::PlannedChange;
-pub use resource::{Context, DataSource, Function, FunctionCallError, Provider, Resource};
+pub use resource::{
+    Context, DataSource, Function, FunctionCallError, Interrupted, Provider, Resource,
+};
 pub use schema::{
     Attribute, Block, FunctionParameter, FunctionSignature, NestedBlock, Nesting, PlanModifier,
     Schema, Validator,
 };
 pub use server::ProviderServer;
 pub use stop::StopSignal;
+
+#[cfg(test)]
+mod tests;

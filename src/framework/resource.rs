@@ -2,7 +2,11 @@
 //! default methods), [`DataSource`] and [`Function`].
 
 use std::any::Any;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use async_trait::async_trait;
 
@@ -12,16 +16,58 @@ use super::plan::PlannedChange;
 use super::schema::{FunctionSignature, Schema};
 use super::stop::StopSignal;
 
-/// What every resource call gets: the configured provider's data and the stop signal.
+/// What every resource call gets: the configured provider's data, the stop signal, and the
+/// deadline from the resource's `timeouts` block for the operation under way.
 #[derive(Clone)]
 pub struct Context {
     data: Option<Arc<dyn Any + Send + Sync>>,
     pub stop: StopSignal,
+    /// When the current operation must give up; `None` outside create, update and delete.
+    pub deadline: Option<(Instant, Duration)>,
+}
+
+/// Why a [`Context::wait`] gave up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Interrupted {
+    #[error("Terraform asked the provider to stop")]
+    Stopped,
+    #[error("the operation did not finish within its timeout of {0:?}")]
+    TimedOut(Duration),
 }
 
 impl Context {
     pub(crate) fn new(data: Option<Arc<dyn Any + Send + Sync>>, stop: StopSignal) -> Self {
-        Self { data, stop }
+        Self {
+            data,
+            stop,
+            deadline: None,
+        }
+    }
+
+    #[must_use]
+    pub(crate) fn with_timeout(mut self, limit: Duration) -> Self {
+        self.deadline = Some((Instant::now() + limit, limit));
+        self
+    }
+
+    /// Runs `fut` until it completes, Terraform sends StopProvider, or the deadline passes.
+    /// Long waits (rollouts, readiness) go through this so they honour `timeouts` and Ctrl-C;
+    /// on `Err` the caller returns the state as far as it got, so nothing is forgotten.
+    pub async fn wait<F: Future>(&self, fut: F) -> Result<F::Output, Interrupted> {
+        let deadline = async {
+            match self.deadline {
+                Some((at, limit)) => {
+                    tokio::time::sleep_until(at).await;
+                    limit
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            out = fut => Ok(out),
+            () = self.stop.stopped() => Err(Interrupted::Stopped),
+            limit = deadline => Err(Interrupted::TimedOut(limit)),
+        }
     }
 
     /// The value returned by [`Provider::configure`], when the provider is configured and
@@ -105,6 +151,11 @@ pub trait Resource: Send + Sync + 'static {
         diags: &mut Diagnostics,
     ) -> Value;
 
+    /// The time limit of create, update and delete when the `timeouts` block leaves it unset.
+    fn default_timeout(&self) -> Duration {
+        Duration::from_secs(20 * 60)
+    }
+
     /// Deletes the object. On failure push an error (the object stays in state).
     async fn delete(&self, ctx: &Context, prior: &Value, diags: &mut Diagnostics);
 
@@ -160,4 +211,25 @@ pub trait Function: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn signature(&self) -> FunctionSignature;
     fn call(&self, args: &[Value]) -> Result<Value, FunctionCallError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn wait_ends_at_the_deadline_or_on_stop() {
+        let ctx = Context::new(None, StopSignal::default()).with_timeout(Duration::from_secs(5));
+        let slow = tokio::time::sleep(Duration::from_secs(60));
+        assert_eq!(
+            ctx.wait(slow).await,
+            Err(Interrupted::TimedOut(Duration::from_secs(5)))
+        );
+
+        let ctx = Context::new(None, StopSignal::default());
+        assert_eq!(ctx.wait(async { 7 }).await, Ok(7));
+        ctx.stop.stop();
+        let forever = std::future::pending::<()>();
+        assert_eq!(ctx.wait(forever).await, Err(Interrupted::Stopped));
+    }
 }

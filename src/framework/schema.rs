@@ -267,14 +267,6 @@ pub struct FunctionSignature {
     pub description: String,
 }
 
-// Kept here rather than derived in tfvalue: the default is a framework choice.
-#[allow(clippy::derivable_impls)]
-impl Default for Type {
-    fn default() -> Self {
-        Type::Dynamic
-    }
-}
-
 #[derive(Clone, Debug)]
 pub struct FunctionParameter {
     pub name: String,

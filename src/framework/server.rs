@@ -16,6 +16,7 @@ use super::resource::{Context, DataSource, Function, Provider, Resource};
 use super::rpc::*;
 use super::schema::Schema;
 use super::stop::StopSignal;
+use super::timeouts;
 use super::validate::validate_block;
 
 struct Registered<T: ?Sized> {
@@ -449,7 +450,13 @@ impl ProviderServer {
                 ..Default::default()
             };
         };
-        let ctx = self.context();
+        let (op, source) = match (prior.is_null(), planned.is_null()) {
+            (_, true) => ("delete", &prior),
+            (true, false) => ("create", &planned),
+            (false, false) => ("update", &planned),
+        };
+        let limit = timeouts::timeout_for(source, op, r.item.default_timeout());
+        let ctx = self.context().with_timeout(limit);
         let new_state = if planned.is_null() {
             tracing::info!(type_name = %req.type_name, "delete");
             r.item.delete(&ctx, &prior, &mut diags).await;

@@ -47,7 +47,7 @@ mod tests {
             async move { s.stopped().await }
         });
         s.stop();
-        waiter.await.unwrap();
+        waiter.await.expect("waiter task");
         // A waiter that starts after stop() returns at once.
         s.stopped().await;
         assert!(s.is_stopped());

@@ -93,7 +93,7 @@ mod tests {
         ];
         for (text, ms) in ok {
             assert_eq!(
-                parse_duration(text).unwrap(),
+                parse_duration(text).expect("valid duration"),
                 Duration::from_millis(ms),
                 "{text}"
             );

@@ -554,13 +554,13 @@ mod tests {
         let remote = vec![Acl {
             scheme: "world".into(),
             id: "anyone".into(),
-            perms: "arw".parse().unwrap(),
+            perms: "arw".parse().expect("valid permissions"),
         }];
         assert_eq!(acls_to_value(&remote, &prior, &[]), prior);
         let changed = vec![Acl {
             scheme: "world".into(),
             id: "anyone".into(),
-            perms: "r".parse().unwrap(),
+            perms: "r".parse().expect("valid permissions"),
         }];
         assert_ne!(acls_to_value(&changed, &prior, &[]), prior);
     }

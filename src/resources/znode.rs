@@ -9,7 +9,6 @@ use async_trait::async_trait;
 use base64::Engine as _;
 
 use crate::adapters::zookeeper::{validate_path, ZkError};
-use crate::framework::timeouts::timeouts_block;
 use crate::framework::{Attribute, Block, Context, PlanModifier, PlannedChange, Resource, Schema};
 use crate::tfvalue::{AttributePath, Diagnostics, Type, Value};
 
@@ -91,8 +90,7 @@ impl Resource for ZnodeResource {
             .block(acl_block(
                 "An ACL entry. Without any, the znode is created with world:anyone:cdrwa and its ACL is not managed.",
             ))
-            .block(connection_block())
-            .block(timeouts_block(&["create", "update", "delete"]));
+            .block(connection_block());
         Schema {
             version: 0,
             block: stat_attributes(block),
@@ -170,12 +168,11 @@ impl Resource for ZnodeResource {
         if change.is_create() {
             let path = change.planned_attr("path").clone();
             change.set_planned("id", path);
-        } else if !change.changed("data")
-            && !change.changed("data_base64")
+        } else if !change.changed("data_base64")
             && !change.changed("acl")
             && !change.changed("path")
         {
-            // Only settings changed (timeouts, connection, flags): the znode itself stays, so its
+            // Only settings changed (connection, flags): the znode itself stays, so its
             // stat stays known.
             for name in [
                 "version",
@@ -441,10 +438,12 @@ impl Resource for ZnodeResource {
         } else {
             acls_to_value(&acl, &Value::Null, &[])
         };
-        // Printable text is imported as `data`, anything else as `data_base64` only.
+        // Printable text is imported as `data`; anything else, and no data at all, as
+        // `data_base64` only.
         let text = String::from_utf8(data.clone()).ok().filter(|t| {
-            t.chars()
-                .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+            !t.is_empty()
+                && t.chars()
+                    .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
         });
         let mut state = Value::object([
             ("id", Value::from(id)),
@@ -455,7 +454,6 @@ impl Resource for ZnodeResource {
             ("delete_children", Value::Bool(false)),
             ("acl", acl_value),
             ("connection", Value::Null),
-            ("timeouts", Value::Null),
         ]);
         set_stat(&mut state, &stat);
         Some(state)

@@ -8,7 +8,6 @@
 use async_trait::async_trait;
 
 use crate::adapters::zookeeper::{validate_path, ZkError};
-use crate::framework::timeouts::timeouts_block;
 use crate::framework::{Attribute, Block, Context, PlanModifier, PlannedChange, Resource, Schema};
 use crate::tfvalue::{AttributePath, Diagnostics, Type, Value};
 
@@ -73,8 +72,7 @@ impl Resource for ZnodeAclResource {
             )
             .attr(Attribute::computed("acl_version", Type::Number).describe("ACL version (stat.aversion)."))
             .block(acl_block("An ACL entry, in the order ZooKeeper keeps them.").items(1, 0))
-            .block(connection_block())
-            .block(timeouts_block(&["create", "update", "delete"])),
+            .block(connection_block()),
         }
     }
 
@@ -262,7 +260,6 @@ impl Resource for ZnodeAclResource {
                     ("original_acl", current),
                     ("acl_version", Value::int(stat.aversion.into())),
                     ("connection", Value::Null),
-                    ("timeouts", Value::Null),
                 ]))
             }
             Ok(None) => {

@@ -5,16 +5,21 @@
 //! bytes from Terraform into values and back; [`AttributePath`] and [`Diagnostic`] are how
 //! problems are reported against a place in the configuration.
 
+mod codec;
 mod diagnostic;
+mod implied;
 pub mod json;
 pub mod msgpack;
 mod number;
 mod path;
+#[cfg(test)]
+mod testgen;
 mod types;
 mod value;
 
+pub use codec::MAX_DEPTH;
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
-pub use number::Number;
+pub use number::{Number, ParseNumberError};
 pub use path::{AttributePath, PathStep};
 pub use types::{Type, TypeError};
 pub use value::{DynamicValue, Value};

@@ -4,12 +4,13 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Type {
     Bool,
     Number,
     String,
     /// `DynamicPseudoType`: the value carries its own type on the wire.
+    #[default]
     Dynamic,
     List(Box<Type>),
     Set(Box<Type>),
@@ -135,10 +136,14 @@ mod tests {
         ];
         for (name, ty) in cases {
             let json = ty.to_json();
-            assert_eq!(Type::from_json(&json).expect("parses"), ty, "case {name}");
+            assert_eq!(
+                Type::from_json(&json).expect("valid type JSON"),
+                ty,
+                "case {name}"
+            );
         }
         assert_eq!(
-            String::from_utf8(Type::list(Type::String).to_json()).expect("utf-8"),
+            String::from_utf8(Type::list(Type::String).to_json()).expect("UTF-8"),
             r#"["list","string"]"#
         );
     }

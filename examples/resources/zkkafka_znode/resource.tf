@@ -31,18 +31,18 @@ provider "zkkafka" {
 resource "zkkafka_znode" "app" {
   path = "/app"
   data = "owned by terraform"
-  # /app/blobs below is created implicitly (create_parents); let destroy remove it too.
-  delete_children = true
 }
 
 # A znode only the "app" digest user may change; everyone may read it.
+# The digest id is a hash that ZooKeeper shows to anyone who may read the ACL, so it need not
+# be hidden in plans; nonsensitive() keeps the plan readable (the password stays sensitive).
 resource "zkkafka_znode" "config" {
   path = "${zkkafka_znode.app.path}/config"
   data = jsonencode({ feature_x = true, replicas = 3 })
 
   acl {
     scheme      = "digest"
-    id          = provider::zkkafka::digest_id("app", var.app_password)
+    id          = nonsensitive(provider::zkkafka::digest_id("app", var.app_password))
     permissions = "cdrwa"
   }
   acl {
@@ -52,11 +52,12 @@ resource "zkkafka_znode" "config" {
   }
 }
 
-# Binary data, and parents created on the way.
+resource "zkkafka_znode" "blobs" {
+  path = "${zkkafka_znode.app.path}/blobs"
+}
+
+# Binary data.
 resource "zkkafka_znode" "blob" {
-  path           = "/app/blobs/logo"
-  data_base64    = base64encode("\u0001\u0002binary")
-  create_parents = true
-  # Destroy deletes /app/blobs/logo only; the parent it created stays until /app goes.
-  depends_on = [zkkafka_znode.app]
+  path        = "${zkkafka_znode.blobs.path}/logo"
+  data_base64 = base64encode("\u0001\u0002binary")
 }

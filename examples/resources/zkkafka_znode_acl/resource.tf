@@ -34,7 +34,7 @@ resource "zkkafka_znode_acl" "events_root" {
 
   acl {
     scheme      = "digest"
-    id          = provider::zkkafka::digest_id("kafka", var.kafka_password)
+    id          = nonsensitive(provider::zkkafka::digest_id("kafka", var.kafka_password))
     permissions = "cdrwa"
   }
   acl {

@@ -1,0 +1,240 @@
+//! ProviderServer over a small fake provider: state upgrades across schema versions, import
+//! defaults, timeouts and StopProvider, diagnostics for unknown types. No IO.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::rpc::*;
+use super::timeouts::timeouts_block;
+use super::*;
+use crate::tfvalue::{msgpack, Diagnostics, DynamicValue, Type, Value};
+
+struct FakeProvider;
+struct Note;
+
+#[async_trait]
+impl Provider for FakeProvider {
+    fn schema(&self) -> Schema {
+        Schema::default()
+    }
+    async fn configure(
+        &self,
+        _: &Value,
+        _: &str,
+        _: &mut Diagnostics,
+    ) -> Option<Arc<dyn Any + Send + Sync>> {
+        None
+    }
+    fn resources(&self) -> Vec<Arc<dyn Resource>> {
+        vec![Arc::new(Note)]
+    }
+}
+
+/// Version 1 renamed `title` (version 0) to `name`.
+#[async_trait]
+impl Resource for Note {
+    fn type_name(&self) -> &'static str {
+        "fake_note"
+    }
+    fn schema(&self) -> Schema {
+        Schema {
+            version: 1,
+            block: Block::new("a note")
+                .attr(
+                    Attribute::computed("id", Type::String)
+                        .modifier(PlanModifier::UseStateForUnknown),
+                )
+                .attr(Attribute::required("name", Type::String))
+                .attr(Attribute::optional("pinned", Type::Bool).default_value(Value::Bool(false)))
+                .block(timeouts_block(&["create"])),
+        }
+    }
+    async fn create(
+        &self,
+        ctx: &Context,
+        planned: &Value,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        if planned.attr("name").as_str() == Some("slow") {
+            if let Err(e) = ctx.wait(std::future::pending::<()>()).await {
+                diags.error("Create interrupted", e.to_string());
+                return None;
+            }
+        }
+        let mut state = planned.clone();
+        if let Value::Object(m) = &mut state {
+            m.insert("id".into(), Value::from("n1"));
+        }
+        Some(state)
+    }
+    async fn read(&self, _: &Context, state: &Value, _: &mut Diagnostics) -> Option<Value> {
+        Some(state.clone())
+    }
+    async fn update(&self, _: &Context, _: &Value, planned: &Value, _: &mut Diagnostics) -> Value {
+        planned.clone()
+    }
+    async fn delete(&self, _: &Context, _: &Value, _: &mut Diagnostics) {}
+    async fn import(&self, _: &Context, id: &str, _: &mut Diagnostics) -> Option<Value> {
+        Some(Value::object([
+            ("id", Value::from(id)),
+            ("name", Value::from("imported")),
+        ]))
+    }
+    fn upgrade_state(
+        &self,
+        version: i64,
+        mut state: serde_json::Value,
+        diags: &mut Diagnostics,
+    ) -> Option<serde_json::Value> {
+        if version != 0 {
+            diags.error("Unsupported state version", version.to_string());
+            return None;
+        }
+        let obj = state.as_object_mut()?;
+        let title = obj.remove("title").unwrap_or_default();
+        obj.insert("name".into(), title);
+        Some(state)
+    }
+}
+
+fn server() -> ProviderServer {
+    ProviderServer::new(Arc::new(FakeProvider))
+}
+
+fn ty() -> Type {
+    Note.schema().block.value_type()
+}
+
+fn enc(v: &Value) -> DynamicValue {
+    DynamicValue {
+        msgpack: msgpack::encode(v, &ty()).expect("encodes"),
+        json: Vec::new(),
+    }
+}
+
+fn dec(v: &DynamicValue) -> Value {
+    msgpack::decode(&v.msgpack, &ty()).expect("decodes")
+}
+
+fn config(name: &str, timeouts: Value) -> Value {
+    Value::object([
+        ("id", Value::Null),
+        ("name", Value::from(name)),
+        ("pinned", Value::Null),
+        ("timeouts", timeouts),
+    ])
+}
+
+#[tokio::test]
+async fn state_written_by_version_0_is_upgraded() {
+    let resp = server()
+        .upgrade_resource_state(UpgradeResourceStateRequest {
+            type_name: "fake_note".into(),
+            version: 0,
+            raw_state_json: Some(
+                br#"{"id":"n1","title":"groceries","pinned":true,"timeouts":null}"#.to_vec(),
+            ),
+        })
+        .await;
+    assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+    let state = dec(&resp.upgraded_state);
+    assert_eq!(state.attr("name"), &Value::from("groceries"));
+    assert_eq!(state.attr("pinned"), &Value::Bool(true));
+
+    let resp = server()
+        .upgrade_resource_state(UpgradeResourceStateRequest {
+            type_name: "fake_note".into(),
+            version: 7,
+            raw_state_json: Some(b"{}".to_vec()),
+        })
+        .await;
+    assert!(
+        resp.diagnostics.has_errors(),
+        "an unknown version is refused"
+    );
+}
+
+#[tokio::test]
+async fn import_fills_defaults_so_the_first_plan_is_empty() {
+    let resp = server()
+        .import_resource_state(ImportResourceStateRequest {
+            type_name: "fake_note".into(),
+            id: "n9".into(),
+        })
+        .await;
+    let state = dec(&resp.imported[0].state);
+    assert_eq!(state.attr("pinned"), &Value::Bool(false));
+    assert_eq!(state.attr("id"), &Value::from("n9"));
+}
+
+#[tokio::test]
+async fn create_plans_unknown_computed_and_apply_resolves_them() {
+    let s = server();
+    let cfg = config("a", Value::Null);
+    let plan = s
+        .plan_resource_change(PlanResourceChangeRequest {
+            type_name: "fake_note".into(),
+            prior_state: enc(&Value::Null),
+            proposed_new_state: enc(&cfg),
+            config: enc(&cfg),
+            ..Default::default()
+        })
+        .await;
+    let planned = dec(&plan.planned_state);
+    assert_eq!(planned.attr("id"), &Value::Unknown);
+    assert_eq!(planned.attr("pinned"), &Value::Bool(false));
+    let applied = s
+        .apply_resource_change(ApplyResourceChangeRequest {
+            type_name: "fake_note".into(),
+            prior_state: enc(&Value::Null),
+            planned_state: plan.planned_state,
+            config: enc(&cfg),
+            ..Default::default()
+        })
+        .await;
+    assert!(applied.diagnostics.is_empty(), "{:?}", applied.diagnostics);
+    assert_eq!(dec(&applied.new_state).attr("id"), &Value::from("n1"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn apply_honours_the_timeouts_block_and_stop() {
+    let s = server();
+    let timeouts = Value::object([("create", Value::from("2s"))]);
+    let mut planned = config("slow", timeouts);
+    if let Value::Object(m) = &mut planned {
+        m.insert("id".into(), Value::Unknown);
+        m.insert("pinned".into(), Value::Bool(false));
+    }
+    let req = ApplyResourceChangeRequest {
+        type_name: "fake_note".into(),
+        prior_state: enc(&Value::Null),
+        planned_state: enc(&planned),
+        ..Default::default()
+    };
+    let resp = s.apply_resource_change(req.clone()).await;
+    let detail = &resp.diagnostics.0[0].detail;
+    assert!(detail.contains("timeout of 2s"), "{detail}");
+    assert!(dec(&resp.new_state).is_null(), "nothing was created");
+
+    s.stop().await;
+    let resp = s.apply_resource_change(req).await;
+    assert!(
+        resp.diagnostics.0[0].detail.contains("stop"),
+        "{:?}",
+        resp.diagnostics
+    );
+}
+
+#[tokio::test]
+async fn unknown_resource_type_is_a_diagnostic() {
+    let d = server()
+        .validate_resource_config(ValidateConfigRequest {
+            type_name: "fake_nope".into(),
+            config: DynamicValue::default(),
+        })
+        .await;
+    assert!(d.has_errors());
+    assert!(d.0[0].summary.contains("Unknown resource type"));
+}

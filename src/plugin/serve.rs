@@ -1,0 +1,155 @@
+//! Puts the gRPC services together and serves them until the client says Shutdown (or, in
+//! debug mode, until Ctrl-C).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::ServerConfig;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tonic::transport::server::Router;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+
+use crate::framework::ProviderServer;
+
+use super::go_plugin::{Controller, Stdio};
+use super::proto::go_plugin as go_pb;
+use super::{provider, tls};
+
+/// The health service name go-plugin clients check before using the plugin.
+const HEALTH_SERVICE: &str = "plugin";
+/// Time left for the Shutdown answer to reach the client before the process exits, so the
+/// client sees a clean answer rather than a broken connection.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(20);
+
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ServeError {
+    #[error("could not use the listening socket")]
+    Socket(#[source] std::io::Error),
+    #[error("the gRPC server failed")]
+    Grpc(#[source] tonic::transport::Error),
+}
+
+/// How connections are secured.
+pub(super) enum Transport {
+    /// Normal operation under Terraform or OpenTofu: mutual TLS.
+    Tls(Arc<ServerConfig>),
+    /// `--debug`: plaintext, reached through `TF_REATTACH_PROVIDERS`.
+    Plaintext,
+}
+
+/// Serves on `listener`. `announce` runs once everything is ready to accept connections; it
+/// prints the handshake line (or the debug instructions). Returns after Shutdown, or after
+/// Ctrl-C in debug mode; SIGINT is otherwise ignored, because Terraform forwards the user's
+/// Ctrl-C to the whole process group and asks for a graceful stop with StopProvider instead.
+pub(super) async fn serve(
+    listener: std::net::TcpListener,
+    transport: Transport,
+    provider: ProviderServer,
+    announce: impl FnOnce(SocketAddr),
+) -> Result<(), ServeError> {
+    let interrupts = Interrupts::listen();
+    listener.set_nonblocking(true).map_err(ServeError::Socket)?;
+    let listener = TcpListener::from_std(listener).map_err(ServeError::Socket)?;
+    let addr = listener.local_addr().map_err(ServeError::Socket)?;
+    let shutdown = Arc::new(Notify::new());
+    let router = router(provider, shutdown.clone()).await;
+    let stop_on_interrupt = matches!(transport, Transport::Plaintext);
+    let stopped = async move {
+        tokio::select! {
+            () = shutdown.notified() => tokio::time::sleep(SHUTDOWN_GRACE).await,
+            () = interrupts.wait(stop_on_interrupt) => {}
+        }
+    };
+
+    announce(addr);
+    tracing::info!(address = %addr, "serving");
+    // Serving ends only with an error; `stopped` ends the process's work. Connections are
+    // not drained: the client has said it is done, or a person pressed Ctrl-C.
+    let served = match transport {
+        Transport::Tls(config) => {
+            let incoming = tls::incoming(listener, config);
+            tokio::select! {
+                served = router.serve_with_incoming(incoming) => served,
+                () = stopped => Ok(()),
+            }
+        }
+        Transport::Plaintext => {
+            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+            tokio::select! {
+                served = router.serve_with_incoming(incoming) => served,
+                () = stopped => Ok(()),
+            }
+        }
+    };
+    served.map_err(ServeError::Grpc)
+}
+
+async fn router(provider: ProviderServer, shutdown: Arc<Notify>) -> Router {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_service_status(HEALTH_SERVICE, ServingStatus::Serving)
+        .await;
+    Server::builder()
+        .add_service(health_service)
+        .add_service(provider::service(provider))
+        .add_service(go_pb::grpc_controller_server::GrpcControllerServer::new(
+            Controller { shutdown },
+        ))
+        .add_service(go_pb::grpc_stdio_server::GrpcStdioServer::new(Stdio))
+}
+
+/// SIGINT (Ctrl-C). Registered before the handshake line is printed, so from then on an
+/// interrupt can no longer kill the process by default.
+struct Interrupts {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupts {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let signal = signal(SignalKind::interrupt())
+                .inspect_err(|error| tracing::warn!(error = %error, "cannot catch SIGINT"))
+                .ok();
+            Self { signal }
+        }
+        #[cfg(not(unix))]
+        {
+            Self {}
+        }
+    }
+
+    /// Returns on the first interrupt when `stop` is set; otherwise swallows interrupts and
+    /// never returns.
+    async fn wait(mut self, stop: bool) {
+        loop {
+            if !self.next().await {
+                return std::future::pending().await;
+            }
+            if stop {
+                return;
+            }
+            tracing::debug!("ignoring SIGINT: Terraform stops providers through StopProvider");
+        }
+    }
+
+    /// Waits for an interrupt; false when interrupts cannot be received at all.
+    async fn next(&mut self) -> bool {
+        #[cfg(unix)]
+        {
+            match self.signal.as_mut() {
+                Some(signal) => signal.recv().await.is_some(),
+                None => false,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.is_ok()
+        }
+    }
+}

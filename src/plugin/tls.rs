@@ -1,0 +1,318 @@
+//! Mutual TLS for the plugin connection.
+//!
+//! The server side is ours: a fresh self-signed certificate per process (ECDSA P-256, SAN
+//! `localhost`), announced in the handshake line so the client can pin it. The client side is
+//! Terraform's: a self-signed ECDSA P-521 CA certificate passed in `PLUGIN_CLIENT_CERT`.
+//! webpki would reject a CA certificate used as an end entity, and ring cannot verify P-521,
+//! so [`PinnedClientCert`] accepts exactly that certificate and checks the handshake
+//! signatures with aws-lc-rs. Client authentication is mandatory.
+//!
+//! [`incoming`] does the TLS accepts itself (tonic's TLS support is not compiled in) and
+//! hands finished connections to tonic; a failed handshake drops only that connection.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::{aws_lc_rs, CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{
+    CertificateError, DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme,
+};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
+use tokio_stream::wrappers::ReceiverStream;
+
+/// A client that opens a TCP connection and never finishes the TLS handshake is dropped
+/// after this long, so it cannot hold resources forever.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Finished TLS connections waiting for tonic to pick them up.
+const ACCEPTED_QUEUE: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub(super) enum TlsError {
+    #[error("could not generate the server certificate")]
+    GenerateCertificate(#[source] rcgen::Error),
+    #[error("PLUGIN_CLIENT_CERT does not hold a PEM certificate")]
+    ClientCertificatePem(#[source] rustls::pki_types::pem::Error),
+    #[error("could not build the TLS configuration")]
+    Config(#[source] rustls::Error),
+}
+
+/// This process's server certificate and key.
+pub(super) struct ServerIdentity {
+    pub(super) cert: CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+}
+
+/// A fresh self-signed certificate for `localhost` (the name the client verifies), valid for
+/// server authentication only.
+pub(super) fn generate_server_identity() -> Result<ServerIdentity, TlsError> {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+        .map_err(TlsError::GenerateCertificate)?;
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .map_err(TlsError::GenerateCertificate)?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    params.distinguished_name.push(
+        rcgen::DnType::OrganizationName,
+        "terraform-provider-zkkafka",
+    );
+    params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let cert = params
+        .self_signed(&key)
+        .map_err(TlsError::GenerateCertificate)?;
+    Ok(ServerIdentity {
+        cert: cert.der().clone(),
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    })
+}
+
+/// The client certificate from `PLUGIN_CLIENT_CERT` (the first PEM certificate in it).
+pub(super) fn parse_client_cert(pem: &str) -> Result<CertificateDer<'static>, TlsError> {
+    CertificateDer::from_pem_slice(pem.as_bytes()).map_err(TlsError::ClientCertificatePem)
+}
+
+/// TLS 1.2 and 1.3 with aws-lc-rs, our certificate, the pinned client certificate, and ALPN
+/// `h2` (gRPC clients in Go refuse a TLS connection that did not negotiate it).
+pub(super) fn server_config(
+    identity: ServerIdentity,
+    client_cert: CertificateDer<'static>,
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let provider = Arc::new(aws_lc_rs::default_provider());
+    let verifier = PinnedClientCert::new(client_cert, &provider);
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(TlsError::Config)?
+        .with_client_cert_verifier(Arc::new(verifier))
+        .with_single_cert(vec![identity.cert], identity.key)
+        .map_err(TlsError::Config)?;
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Accepts exactly one client certificate, byte for byte, and verifies that the peer holds
+/// its private key by checking the handshake signature.
+#[derive(Debug)]
+pub(super) struct PinnedClientCert {
+    pinned: CertificateDer<'static>,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl PinnedClientCert {
+    pub(super) fn new(pinned: CertificateDer<'static>, provider: &CryptoProvider) -> Self {
+        Self {
+            pinned,
+            algorithms: provider.signature_verification_algorithms,
+        }
+    }
+}
+
+impl ClientCertVerifier for PinnedClientCert {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        true
+    }
+
+    /// No hints: the client has exactly one certificate to offer.
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        if end_entity.as_ref() == self.pinned.as_ref() {
+            Ok(ClientCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::ApplicationVerificationFailure,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// A TLS connection that finished its handshake, as tonic consumes it.
+pub(super) struct TlsConnection {
+    stream: tokio_rustls::server::TlsStream<TcpStream>,
+    peer: SocketAddr,
+}
+
+impl tonic::transport::server::Connected for TlsConnection {
+    type ConnectInfo = SocketAddr;
+
+    fn connect_info(&self) -> SocketAddr {
+        self.peer
+    }
+}
+
+impl AsyncRead for TlsConnection {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TlsConnection {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}
+
+/// Accepts TCP connections and runs each TLS handshake in its own task, so a slow or failing
+/// client neither blocks nor stops the others. Only finished connections come out.
+pub(super) fn incoming(
+    listener: TcpListener,
+    config: Arc<ServerConfig>,
+) -> ReceiverStream<io::Result<TlsConnection>> {
+    let (accepted, stream) = mpsc::channel(ACCEPTED_QUEUE);
+    let acceptor = TlsAcceptor::from(config);
+    tokio::spawn(async move {
+        loop {
+            let (tcp, peer) = match listener.accept().await {
+                Ok(connection) => connection,
+                Err(error) => {
+                    // Usually out of file descriptors: back off instead of spinning.
+                    tracing::warn!(error = %error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            if accepted.is_closed() {
+                return;
+            }
+            let _ = tcp.set_nodelay(true);
+            let acceptor = acceptor.clone();
+            let accepted = accepted.clone();
+            tokio::spawn(async move {
+                match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                    Ok(Ok(stream)) => {
+                        let _ = accepted.send(Ok(TlsConnection { stream, peer })).await;
+                    }
+                    Ok(Err(error)) => {
+                        tracing::warn!(peer = %peer, error = %error, "TLS handshake refused");
+                    }
+                    Err(_) => {
+                        tracing::warn!(peer = %peer, "TLS handshake timed out");
+                    }
+                }
+            });
+        }
+    });
+    ReceiverStream::new(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p521_ca() -> (rcgen::Certificate, rcgen::KeyPair) {
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("key");
+        let mut params =
+            rcgen::CertificateParams::new(vec!["localhost".to_owned()]).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        (params.self_signed(&key).expect("cert"), key)
+    }
+
+    #[test]
+    fn only_the_pinned_certificate_is_accepted() {
+        let (pinned, _) = p521_ca();
+        let (other, _) = p521_ca();
+        let provider = aws_lc_rs::default_provider();
+        let verifier = PinnedClientCert::new(pinned.der().clone(), &provider);
+        let cases = [
+            ("pinned", pinned.der(), true),
+            ("another CA", other.der(), false),
+        ];
+        for (name, cert, ok) in cases {
+            let got = verifier.verify_client_cert(cert, &[], UnixTime::now());
+            assert_eq!(got.is_ok(), ok, "case {name}");
+        }
+        assert!(verifier.client_auth_mandatory());
+        assert!(verifier
+            .supported_verify_schemes()
+            .contains(&SignatureScheme::ECDSA_NISTP521_SHA512));
+    }
+
+    #[test]
+    fn client_certificate_is_read_from_pem() {
+        let (cert, _) = p521_ca();
+        let got = parse_client_cert(&cert.pem()).expect("parsed");
+        assert_eq!(got.as_ref(), cert.der().as_ref());
+        assert!(parse_client_cert("not a certificate").is_err());
+    }
+
+    #[test]
+    fn server_identity_builds_a_config_with_h2() {
+        let (client, _) = p521_ca();
+        let identity = generate_server_identity().expect("identity");
+        assert!(!identity.cert.is_empty());
+        let config = server_config(identity, client.der().clone()).expect("config");
+        assert_eq!(config.alpn_protocols, vec![b"h2".to_vec()]);
+    }
+}

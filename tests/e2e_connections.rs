@@ -1,0 +1,76 @@
+//! End to end: connections that are not known at plan time. The provider's zookeeper {} block
+//! and a resource's connection {} block both take a connect string from another resource
+//! created in the same apply: one `apply` does it all, and the next plan is empty.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{tools, zookeeper, Cli, Workdir};
+
+fn provider() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-zkkafka"))
+}
+
+#[test]
+fn connect_strings_from_resources_created_in_the_same_apply() {
+    let mut clis = vec![Cli::Tofu];
+    if tools().terraform.is_some() {
+        clis.push(Cli::Terraform);
+    }
+    for cli in clis {
+        let zk = zookeeper();
+        let wd = Workdir::new(cli, &provider());
+        wd.write(
+            "main.tf",
+            &format!(
+                r#"
+terraform {{
+  required_providers {{
+    zkkafka = {{ source = "zkkafka/zkkafka" }}
+  }}
+}}
+
+# Stands in for an ensemble created in the same run: its output is unknown until apply.
+resource "terraform_data" "ensemble" {{
+  input = "{connect}"
+}}
+
+provider "zkkafka" {{
+  zookeeper {{
+    connect_string = terraform_data.ensemble.output
+  }}
+}}
+
+resource "zkkafka_znode" "via_provider" {{
+  path = "/via-provider"
+  data = "a"
+}}
+
+resource "zkkafka_znode" "via_resource" {{
+  path = "/via-resource"
+  data = "b"
+  connection {{
+    connect_string = terraform_data.ensemble.output
+  }}
+}}
+"#,
+                connect = zk.connect_string
+            ),
+        );
+        let plan = wd.run(&["plan", "-input=false"]);
+        assert!(
+            plan.success(),
+            "plan with unknown connections must succeed:\n{}",
+            plan.stderr
+        );
+        wd.apply();
+        wd.assert_plan_empty();
+        assert!(zk.cli(None, "get /via-provider").stdout.contains('a'));
+        assert!(zk.cli(None, "get /via-resource").stdout.contains('b'));
+        zk.cli(None, "set /via-resource changed");
+        wd.assert_plan_changes();
+        wd.apply();
+        wd.destroy();
+    }
+}
