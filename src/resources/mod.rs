@@ -4,8 +4,8 @@
 //! [`znode_acl`] manage znodes through the ZooKeeper adapter; [`zk_common`] holds what they
 //! share (ACL and connection blocks, validators, error diagnostics); [`provider_config`]
 //! parses the provider's `kubernetes {}` and `zookeeper {}` blocks; [`functions`] holds
-//! `provider::zkkafka::digest_id`. [`zookeeper_ensemble`] renders and validates ensembles
-//! (not registered yet: its Kubernetes IO comes with the control plane).
+//! `provider::zkkafka::digest_id`. [`zookeeper_ensemble`] manages ZooKeeper ensembles on
+//! Kubernetes through the Kubernetes adapter.
 
 pub mod functions;
 pub mod provider_config;
@@ -52,6 +52,7 @@ impl Provider for ZkKafkaProvider {
         vec![
             Arc::new(znode::ZnodeResource),
             Arc::new(znode_acl::ZnodeAclResource),
+            Arc::new(zookeeper_ensemble::ZookeeperEnsembleResource),
         ]
     }
 

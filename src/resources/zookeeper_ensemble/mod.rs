@@ -7,16 +7,24 @@
 //!   [`files`] holds the ConfigMap's zoo.cfg, seed membership and scripts.
 //! - [`membership`]: pure plans for scaling (one voter per reconfiguration) and the roll order.
 //!
-//! The Kubernetes IO (server-side apply, read-back, waits) is not here yet: the lifecycle
-//! methods report that. They will call `render` for the objects to apply, compare read-back
-//! objects with the rendered ones, and execute `membership` plans through the ZooKeeper
-//! adapter's `EnsembleMembership`. The resource is not registered with the provider until then.
+//! - [`lifecycle`]: create, update (membership one member at a time, storage growth, rolls)
+//!   and delete through the Kubernetes adapter; [`refresh`]: read and import.
+//! - [`observe`]: pure drift detection on live objects (managed fields only, quantities
+//!   compared by value); [`plan_notes`]: plan warnings per changed object, storage rules.
+//! - [`kube_io`]: the store, diagnostics, import record and readiness waits they share.
 
 pub mod files;
+pub mod kube_io;
+pub mod lifecycle;
 pub mod membership;
 pub mod model;
+pub mod observe;
+pub mod plan_notes;
+pub mod refresh;
 pub mod render;
 pub mod validate;
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -57,16 +65,6 @@ pub fn computed_from_model(
     ]
 }
 
-fn not_yet(diags: &mut Diagnostics, what: &str) {
-    diags.error(
-        "Kubernetes support not built yet",
-        format!(
-            "zkkafka_zookeeper_ensemble cannot {what} yet: this provider build renders and \
-             validates ensembles but does not talk to Kubernetes."
-        ),
-    );
-}
-
 #[async_trait]
 impl Resource for ZookeeperEnsembleResource {
     fn type_name(&self) -> &'static str {
@@ -83,9 +81,9 @@ impl Resource for ZookeeperEnsembleResource {
 
     async fn modify_plan(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         change: &mut PlannedChange,
-        _diags: &mut Diagnostics,
+        diags: &mut Diagnostics,
     ) {
         let Ok(e) = Ensemble::from_value(&change.planned) else {
             return;
@@ -97,36 +95,48 @@ impl Resource for ZookeeperEnsembleResource {
         for (name, value) in computed_from_model(&e, password.as_deref()) {
             change.set_planned(name, value);
         }
+        if change.is_create() {
+            return;
+        }
+        if let Ok(prior) = Ensemble::from_value(&change.prior) {
+            plan_notes::check_storage(change, &prior, &e, diags);
+            plan_notes::object_warnings(ctx, change, &prior, &e, diags);
+        }
     }
 
     async fn create(
         &self,
-        _ctx: &Context,
-        _planned: &Value,
+        ctx: &Context,
+        planned: &Value,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        not_yet(diags, "create ensembles");
-        None
+        lifecycle::create(ctx, planned, diags).await
     }
 
-    async fn read(&self, _ctx: &Context, _state: &Value, diags: &mut Diagnostics) -> Option<Value> {
-        not_yet(diags, "read ensembles");
-        None
+    async fn read(&self, ctx: &Context, state: &Value, diags: &mut Diagnostics) -> Option<Value> {
+        refresh::read(ctx, state, diags).await
     }
 
     async fn update(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         prior: &Value,
-        _planned: &Value,
+        planned: &Value,
         diags: &mut Diagnostics,
     ) -> Value {
-        not_yet(diags, "update ensembles");
-        prior.clone()
+        lifecycle::update(ctx, prior, planned, diags).await
     }
 
-    async fn delete(&self, _ctx: &Context, _prior: &Value, diags: &mut Diagnostics) {
-        not_yet(diags, "delete ensembles");
+    fn default_timeout(&self) -> Duration {
+        Duration::from_secs(15 * 60)
+    }
+
+    async fn delete(&self, ctx: &Context, prior: &Value, diags: &mut Diagnostics) {
+        lifecycle::delete(ctx, prior, diags).await;
+    }
+
+    async fn import(&self, ctx: &Context, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+        refresh::import(ctx, id, diags).await
     }
 }
 
