@@ -133,13 +133,13 @@ pub fn generate_password() -> Result<String, Diagnostic> {
 }
 
 /// Attributes that are computed (or sensitive and generated): never in the import record.
-const NOT_RECORDED: [&str; 6] = [
+/// Everything the user writes is, `timeouts` included, so an import plans empty.
+const NOT_RECORDED: [&str; 5] = [
     "id",
     "connect_string",
     "servers",
     "kubernetes_objects",
     "super_password",
-    "timeouts",
 ];
 
 /// The import record of a state: its arguments as JSON.
