@@ -14,9 +14,9 @@
 //! rendered Secret); plus `ZK_HOME` (where the jars are; in the image the script finds
 //! `/apache-zookeeper-*-bin`) and `JAVA_TOOL_OPTIONS` for the hosts file.
 //!
-//! ZooKeeper: `ZKKAFKA_ZK_HOME` (a directory with `lib/*.jar`, as scripts/install-tools.sh
-//! installs it), or `ZKKAFKA_TEST_ZK_CLASSPATH='<dir>/lib/*'`. When the bench harness lands in
-//! main, this switches to `common::tools().zookeeper_home`.
+//! ZooKeeper: the bench's `common::tools().zookeeper_home` (scripts/install-tools.sh, cached).
+
+mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;
@@ -51,18 +51,7 @@ const MAX_WRITES: usize = 5000;
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn zookeeper_home() -> PathBuf {
-    if let Some(home) = std::env::var_os("ZKKAFKA_ZK_HOME").filter(|v| !v.is_empty()) {
-        return PathBuf::from(home);
-    }
-    if let Ok(cp) = std::env::var("ZKKAFKA_TEST_ZK_CLASSPATH") {
-        if let Some(dir) = cp.strip_suffix("/lib/*") {
-            return PathBuf::from(dir);
-        }
-    }
-    panic!(
-        "set ZKKAFKA_ZK_HOME to a ZooKeeper installation (a directory with lib/*.jar), or \
-         ZKKAFKA_TEST_ZK_CLASSPATH='<dir>/lib/*'"
-    );
+    common::tools().zookeeper_home.clone()
 }
 
 fn ensemble(replicas: u8) -> Ensemble {
