@@ -3,10 +3,11 @@
 #
 #   scripts/install-tools.sh <tool>...
 #
-# Tools: tofu, zookeeper, tfzk. (kafka and kube slot in as install_kafka / install_kube.)
+# Tools: tofu, zookeeper, kube, tfzk. (kafka slots in as install_kafka.)
 # For each tool, in order, prints one line to stdout: the absolute path of what is installed
 #   tofu       the tofu binary
 #   zookeeper  the ZooKeeper home: <home>/lib/*.jar is the classpath, <home>/conf holds logback.xml
+#   kube       the directory holding kube-apiserver, etcd and kubectl (scripts/install-kube.sh)
 #   tfzk       the terraform-provider-zookeeper binary
 # Everything else (progress, build output) goes to stderr. Nothing prompts; no TTY is needed.
 #
@@ -254,6 +255,15 @@ install_tfzk() {
   local final="$CACHE/tfzk-$TFZK_VERSION"
   locked_install "tfzk-$TFZK_VERSION" "$final" build_tfzk
   echo "$final/terraform-provider-zookeeper"
+}
+
+# ---------------------------------------------------------------------------------------------
+# kube: the local control plane's binaries, built by scripts/install-kube.sh (its own cache,
+# lock and version knob, ZKKAFKA_KUBE_VERSION).
+install_kube() {
+  local paths
+  paths="$("$(dirname "${BASH_SOURCE[0]}")/install-kube.sh")" || die "kube: scripts/install-kube.sh failed"
+  dirname "$(sed -n 1p <<<"$paths")"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -53,6 +53,8 @@ require go "builds OpenTofu"
 require java "runs ZooKeeper"
 require mvn "resolves ZooKeeper from Maven Central"
 require flock "locks the tool cache"
+require openssl "makes the local control plane's certificates (scripts/kube.sh)"
+require curl "checks the local control plane is ready (scripts/kube.sh)"
 cargo fmt --version >/dev/null 2>&1 || { echo "cargo fmt (rustfmt) is not installed" >&2; exit 1; }
 cargo clippy --version >/dev/null 2>&1 || { echo "cargo clippy is not installed" >&2; exit 1; }
 echo "$(cargo --version); $(go version); $(java -version 2>&1 | head -n1)"
@@ -68,6 +70,7 @@ step "install test tools (cached in ${ZKKAFKA_CACHE:-$HOME/.cache/zkkafka})"
 source "$ROOT/scripts/env.sh"
 echo "tofu:      $ZKKAFKA_TOFU"
 echo "zookeeper: $ZKKAFKA_ZK_HOME"
+echo "kube:      $ZKKAFKA_KUBE_BIN (control plane started by the tests through scripts/kube.sh)"
 echo "terraform: ${ZKKAFKA_TERRAFORM:-(not on PATH: end-to-end tests run with tofu only)}"
 
 step "cargo build --release"

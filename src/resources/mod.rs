@@ -4,13 +4,15 @@
 //! [`znode_acl`] manage znodes through the ZooKeeper adapter; [`zk_common`] holds what they
 //! share (ACL and connection blocks, validators, error diagnostics); [`provider_config`]
 //! parses the provider's `kubernetes {}` and `zookeeper {}` blocks; [`functions`] holds
-//! `provider::zkkafka::digest_id`.
+//! `provider::zkkafka::digest_id`. [`zookeeper_ensemble`] manages ZooKeeper ensembles on
+//! Kubernetes through the Kubernetes adapter.
 
 pub mod functions;
 pub mod provider_config;
 pub mod zk_common;
 pub mod znode;
 pub mod znode_acl;
+pub mod zookeeper_ensemble;
 
 use std::any::Any;
 use std::sync::Arc;
@@ -50,6 +52,7 @@ impl Provider for ZkKafkaProvider {
         vec![
             Arc::new(znode::ZnodeResource),
             Arc::new(znode_acl::ZnodeAclResource),
+            Arc::new(zookeeper_ensemble::ZookeeperEnsembleResource),
         ]
     }
 

@@ -6,6 +6,10 @@
 //! remembers the block as "not known yet" and only resources that need it then, at apply,
 //! report it.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::adapters::kubernetes::KubeConnector;
 use crate::adapters::zookeeper::{ZkConnection, ZkPool};
 use crate::framework::{Attribute, Block, NestedBlock, Schema};
 use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics, Type, Value};
@@ -143,6 +147,12 @@ pub struct ProviderData {
     pub zookeeper: Configured<ZkConnection>,
     pub kubernetes: Configured<KubernetesSettings>,
     pub zk_pool: ZkPool,
+    /// The shared Kubernetes client, built on first use from `kubernetes`.
+    pub kube: KubeConnector,
+    /// What the last refresh saw of each managed object (its managed fields only), keyed by
+    /// `namespace/Kind/name`: plan warnings name the fields that drifted without asking the
+    /// API server again.
+    pub observed: Mutex<HashMap<String, serde_json::Value>>,
 }
 
 impl ProviderData {
@@ -192,7 +202,9 @@ pub fn configure(config: &Value, diags: &mut Diagnostics) -> Option<ProviderData
     let _ = diags;
     Some(ProviderData {
         zookeeper,
+        kube: KubeConnector::new(kubernetes.clone()),
         kubernetes,
         zk_pool: ZkPool::new(),
+        observed: Mutex::new(HashMap::new()),
     })
 }

@@ -896,3 +896,114 @@ pub fn hcl_string(s: &str) -> String {
     out.push('"');
     out
 }
+
+// ---------------------------------------------------------------------------------------------
+// Kubernetes
+
+/// The local control plane of scripts/kube.sh: etcd + kube-apiserver on loopback, no kubelet
+/// and no controllers (tests write a StatefulSet's status themselves where they need "ready").
+#[derive(Debug, Clone)]
+pub struct KubeControlPlane {
+    /// The kube.sh workdir (pki/, logs, kubeconfigs).
+    pub workdir: PathBuf,
+    /// Admin (system:masters) kubeconfig.
+    pub admin_kubeconfig: PathBuf,
+    /// User "limited": all rights in `limited_namespace`, none elsewhere.
+    pub limited_kubeconfig: PathBuf,
+    pub limited_namespace: String,
+    /// `https://127.0.0.1:PORT`
+    pub server: String,
+    pub kubectl: PathBuf,
+}
+
+/// Starts the control plane once per test binary (or reuses one already running in the same
+/// workdir; kube.sh keeps it running between runs). The workdir is `ZKKAFKA_KUBE_WORKDIR`, else
+/// `<cargo target tmp>/kube`. Building the binaries on a fresh machine takes a while (see
+/// scripts/install-kube.sh); later starts take seconds.
+pub fn kube() -> &'static KubeControlPlane {
+    static KUBE: OnceLock<KubeControlPlane> = OnceLock::new();
+    KUBE.get_or_init(|| {
+        let workdir = std::env::var_os("ZKKAFKA_KUBE_WORKDIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("kube"));
+        std::fs::create_dir_all(&workdir).unwrap();
+        let mut cmd = Command::new(scripts_dir().join("kube.sh"));
+        cmd.arg("start").arg(&workdir);
+        let out = run_with_timeout(cmd, None, Duration::from_secs(3600));
+        assert!(out.success(), "scripts/kube.sh start failed:\n{out}");
+        let vars: std::collections::HashMap<String, String> = out
+            .stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("export "))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.trim_matches('\'').to_owned()))
+            .collect();
+        let var = |k: &str| {
+            vars.get(k)
+                .cloned()
+                .unwrap_or_else(|| panic!("kube.sh printed no {k}:\n{out}"))
+        };
+        KubeControlPlane {
+            workdir,
+            admin_kubeconfig: PathBuf::from(var("ZKKAFKA_KUBECONFIG_ADMIN")),
+            limited_kubeconfig: PathBuf::from(var("ZKKAFKA_KUBECONFIG_LIMITED")),
+            limited_namespace: var("ZKKAFKA_KUBE_LIMITED_NAMESPACE"),
+            server: var("ZKKAFKA_KUBE_SERVER"),
+            kubectl: PathBuf::from(var("ZKKAFKA_KUBECTL")),
+        }
+    })
+}
+
+impl KubeControlPlane {
+    /// `kubectl --kubeconfig <admin> <args>`; never panics (check the output).
+    pub fn kubectl(&self, args: &[&str]) -> CliOutput {
+        self.kubectl_stdin(args, None)
+    }
+
+    /// `kubectl` with `stdin` fed to it (e.g. `apply -f -`).
+    pub fn kubectl_stdin(&self, args: &[&str], stdin: Option<&str>) -> CliOutput {
+        let mut cmd = Command::new(&self.kubectl);
+        cmd.arg("--kubeconfig")
+            .arg(&self.admin_kubeconfig)
+            .args(args);
+        run_with_timeout(cmd, stdin, Duration::from_secs(60))
+    }
+
+    /// `kubectl ... -o json` parsed; `None` when the object does not exist.
+    pub fn get_json(&self, args: &[&str]) -> Option<serde_json::Value> {
+        let mut all = vec!["get"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["-o", "json"]);
+        let out = self.kubectl(&all);
+        if !out.success() {
+            assert!(out.stderr.contains("NotFound"), "kubectl failed:\n{out}");
+            return None;
+        }
+        Some(serde_json::from_str(&out.stdout).unwrap())
+    }
+
+    /// Creates a namespace (deleted again when the returned guard drops).
+    pub fn namespace(&self, name: &str) -> KubeNamespace {
+        self.kubectl(&["create", "namespace", name])
+            .assert_success();
+        KubeNamespace {
+            kube: self.clone(),
+            name: name.to_owned(),
+        }
+    }
+}
+
+/// A namespace made for one test; deleted on drop (without waiting).
+pub struct KubeNamespace {
+    kube: KubeControlPlane,
+    pub name: String,
+}
+
+impl Drop for KubeNamespace {
+    fn drop(&mut self) {
+        let _ = self
+            .kube
+            .kubectl(&["delete", "namespace", &self.name, "--wait=false"]);
+    }
+}

@@ -64,6 +64,12 @@ pub enum ZkError {
         timeout: Duration,
     },
 
+    #[error("ZooKeeper refused a membership change: the servers run without reconfigEnabled=true")]
+    ReconfigDisabled,
+
+    #[error("ZooKeeper returned an ensemble configuration this provider cannot read: {reason}")]
+    BadEnsembleConfig { reason: String },
+
     #[error("invalid znode path: {reason}")]
     InvalidPath { path: String, reason: String },
 

@@ -9,12 +9,15 @@
 //! - [`ZkError`]: every failure, worded for the practitioner.
 //! - [`Perms`], [`Acl`], [`Stat`]: the values, independent of the client library (the crate
 //!   `zookeeper-client` is only named in this module's private files).
+//! - [`EnsembleMembership`], [`EnsembleConfig`]: the committed membership and dynamic
+//!   reconfiguration (`reconfig`), for ensemble scaling; [`connect_membership`] opens one.
 //! - [`digest_id`], [`validate_path`], [`parent`]: pure helpers the resources use at plan time.
 //!
 //! Versions follow ZooKeeper: `-1` matches any version.
 
 mod acl;
 mod digest;
+mod ensemble_config;
 mod error;
 mod path;
 mod pool;
@@ -29,6 +32,7 @@ use async_trait::async_trait;
 
 pub use self::acl::{Acl, Perms, PermsParseError};
 pub use self::digest::digest_id;
+pub use self::ensemble_config::{EnsembleConfig, EnsembleMembership};
 pub use self::error::ZkError;
 pub use self::path::{parent, validate_path};
 pub use self::pool::ZkPool;
@@ -161,6 +165,14 @@ pub trait ZnodeStore: Send + Sync {
 /// `conn.connect_timeout`, else [`ZkError::Unreachable`]. A rejected auth is
 /// [`ZkError::AuthFailed`]. Prefer [`ZkPool::get`], which shares sessions.
 pub async fn connect(conn: &ZkConnection) -> Result<Arc<dyn ZnodeStore>, ZkError> {
+    Ok(Arc::new(session::open(conn).await?))
+}
+
+/// Opens a new, unshared session for membership changes (see [`EnsembleMembership`]); the
+/// connection's auth must include the super user for `reconfig`.
+pub async fn connect_membership(
+    conn: &ZkConnection,
+) -> Result<Arc<dyn EnsembleMembership>, ZkError> {
     Ok(Arc::new(session::open(conn).await?))
 }
 

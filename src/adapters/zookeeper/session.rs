@@ -11,7 +11,9 @@ use async_trait::async_trait;
 use zookeeper_client as zk;
 
 use super::path::{join, parent, validate_path};
-use super::{Acl, Perms, Stat, ZkConnection, ZkError, ZnodeStore};
+use super::{
+    Acl, EnsembleConfig, EnsembleMembership, Perms, Stat, ZkConnection, ZkError, ZnodeStore,
+};
 
 /// How many times `delete_recursive` lists and deletes again when someone keeps adding
 /// children underneath while it works, before it gives up with `NotEmpty`.
@@ -99,6 +101,8 @@ enum Op {
     SetData { expected: i32 },
     SetAcl { expected: i32 },
     Delete { expected: i32 },
+    GetConfig,
+    Reconfig,
 }
 
 impl Op {
@@ -112,6 +116,8 @@ impl Op {
             Op::SetData { .. } => "setData",
             Op::SetAcl { .. } => "setAcl",
             Op::Delete { .. } => "delete",
+            Op::GetConfig => "getConfig",
+            Op::Reconfig => "reconfig",
         }
     }
 
@@ -119,8 +125,10 @@ impl Op {
     /// against the parent's ACL, everything else against the znode's own.
     fn needs(self, path: &str) -> (Perms, String) {
         match self {
-            Op::Get | Op::GetAcl | Op::Exists | Op::Children => (Perms::READ, path.to_string()),
-            Op::SetData { .. } => (Perms::WRITE, path.to_string()),
+            Op::Get | Op::GetAcl | Op::Exists | Op::Children | Op::GetConfig => {
+                (Perms::READ, path.to_string())
+            }
+            Op::SetData { .. } | Op::Reconfig => (Perms::WRITE, path.to_string()),
             Op::SetAcl { .. } => (Perms::ADMIN, path.to_string()),
             Op::Create => (Perms::CREATE, parent(path).to_string()),
             Op::Delete { .. } => (Perms::DELETE, parent(path).to_string()),
@@ -188,6 +196,7 @@ impl ZkSession {
                 scheme: self.schemes.clone(),
             },
             zk::Error::SessionExpired | zk::Error::ClientClosed => ZkError::SessionExpired,
+            zk::Error::ReconfigDisabled => ZkError::ReconfigDisabled,
             source => ZkError::Other {
                 op: op.name(),
                 path: path_string,
@@ -450,4 +459,50 @@ impl ZnodeStore for ZkSession {
             children: Vec::new(),
         }))
     }
+}
+
+/// Where ZooKeeper keeps the committed ensemble configuration.
+const CONFIG_ZNODE: &str = "/zookeeper/config";
+
+#[async_trait]
+impl EnsembleMembership for ZkSession {
+    async fn ensemble_config(&self) -> Result<EnsembleConfig, ZkError> {
+        // Reads may be served by a lagging follower: sync first so the answer is current.
+        self.call(Op::GetConfig, CONFIG_ZNODE, self.client.sync(CONFIG_ZNODE))
+            .await
+            .or_else(|e| match e {
+                // A chrooted session cannot name /zookeeper/config for sync; read anyway.
+                ZkError::NoNode { .. } => Ok(()),
+                e => Err(e),
+            })?;
+        let (data, _) = self
+            .call(Op::GetConfig, CONFIG_ZNODE, self.client.get_config())
+            .await?;
+        parse_config(&data)
+    }
+
+    async fn reconfig(
+        &self,
+        joining: &[String],
+        leaving: &[u32],
+    ) -> Result<EnsembleConfig, ZkError> {
+        let leaving: Vec<String> = leaving.iter().map(u32::to_string).collect();
+        let update = zk::EnsembleUpdate::Incremental {
+            joinings: joining.iter().map(String::as_str),
+            leavings: leaving.iter().map(String::as_str),
+        };
+        let (data, _) = self
+            .call(
+                Op::Reconfig,
+                CONFIG_ZNODE,
+                self.client.update_ensemble(update, None),
+            )
+            .await?;
+        parse_config(&data)
+    }
+}
+
+fn parse_config(data: &[u8]) -> Result<EnsembleConfig, ZkError> {
+    EnsembleConfig::parse(&String::from_utf8_lossy(data))
+        .map_err(|reason| ZkError::BadEnsembleConfig { reason })
 }

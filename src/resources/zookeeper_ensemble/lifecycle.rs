@@ -1,0 +1,559 @@
+//! Create, update and delete: objects applied in a safe order by server-side apply, waits
+//! through [`Context::wait`] (so `timeouts` and StopProvider end them), and on any failure the
+//! state of what was applied so nothing is forgotten.
+//!
+//! Update moves membership one member at a time (the StatefulSet's replicas and the seed
+//! membership step together, see docs/ensemble-scaling.md), grows storage by resizing the
+//! claims, and restarts pods whose template changed in roll order. All three start from what
+//! is observed, so an interrupted apply converges on the next one; without pods (nothing
+//! runs them) the ZooKeeper reconfiguration and the restarts have nothing to act on and are
+//! skipped with a log line.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value as Json};
+
+use crate::adapters::kubernetes::{KubeError, ObjectRef, ObjectStore, Propagation};
+use crate::framework::Context;
+use crate::tfvalue::{Diagnostic, Diagnostics, Value};
+
+use super::kube_io::{
+    self, apply_body, interrupted_diagnostic, kube_diagnostic, object_ref, statefulset_ref,
+    wait_ready,
+};
+use super::membership::{roll_order, Role};
+use super::model::Ensemble;
+use super::observe::quantity_value;
+use super::refresh::set_computed;
+use super::render::{self, selector_labels, RenderedObject};
+
+fn selector(e: &Ensemble) -> String {
+    selector_labels(e)
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn set_objects(state: &mut Value, digests: &BTreeMap<String, String>) {
+    if let Value::Object(m) = state {
+        m.insert(
+            "kubernetes_objects".into(),
+            Value::Map(
+                digests
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+                    .collect(),
+            ),
+        );
+    }
+}
+
+fn wait_for_ready(v: &Value) -> bool {
+    v.attr("wait_for_ready").as_bool().unwrap_or(true)
+}
+
+/// Applies one object (through `ctx.wait`), recording its digest when it lands.
+async fn apply_one(
+    ctx: &Context,
+    store: &dyn ObjectStore,
+    object: &RenderedObject,
+    state: &Value,
+    applied: &mut BTreeMap<String, String>,
+) -> Result<(), Diagnostic> {
+    let body = apply_body(object, state);
+    match ctx.wait(store.apply(&body, false)).await {
+        Ok(Ok(_)) => {
+            applied.insert(object.key(), object.digest());
+            Ok(())
+        }
+        Ok(Err(e)) => Err(kube_diagnostic(&e)),
+        Err(i) => Err(interrupted_diagnostic(
+            i,
+            &format!("applying {}", object.key()),
+        )),
+    }
+}
+
+pub async fn create(ctx: &Context, planned: &Value, diags: &mut Diagnostics) -> Option<Value> {
+    let e = match Ensemble::from_value(planned) {
+        Ok(e) => e,
+        Err(err) => {
+            diags.error("Ensemble not fully known", err.to_string());
+            return None;
+        }
+    };
+    let store = match kube_io::store(ctx).await {
+        Ok(s) => s,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    let password = match planned.attr("super_password").as_str() {
+        Some(p) => p.to_owned(),
+        None => match kube_io::generate_password() {
+            Ok(p) => p,
+            Err(d) => {
+                diags.push(d);
+                return None;
+            }
+        },
+    };
+    let mut state = planned.clone();
+    set_computed(&mut state, &e);
+    if let Value::Object(m) = &mut state {
+        m.insert("super_password".into(), Value::from(password.as_str()));
+    }
+    let mut applied = BTreeMap::new();
+    for object in render::render(&e, &password) {
+        if let Err(d) = apply_one(ctx, store.as_ref(), &object, &state, &mut applied).await {
+            diags.push(d);
+            set_objects(&mut state, &applied);
+            return (!applied.is_empty()).then_some(state);
+        }
+    }
+    set_objects(&mut state, &applied);
+    if wait_for_ready(planned) {
+        match wait_ready(ctx, store.as_ref(), &e, e.replicas).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => diags.push(kube_diagnostic(&err)),
+            Err(i) => diags.push(interrupted_diagnostic(
+                i,
+                &format!(
+                    "waiting for {} members of {} to be ready",
+                    e.replicas,
+                    e.id()
+                ),
+            )),
+        }
+    }
+    Some(state)
+}
+
+/// The replicas the StatefulSet runs now, if it exists.
+async fn live_statefulset(
+    store: &dyn ObjectStore,
+    e: &Ensemble,
+) -> Result<Option<Json>, KubeError> {
+    match store.get(&statefulset_ref(e)).await {
+        Ok(s) => Ok(Some(s)),
+        Err(err) if err.is_not_found() => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// Sizes from `from` to `to`, one member at a time, excluding `from`.
+pub fn replica_path(from: u8, to: u8) -> Vec<u8> {
+    if from < to {
+        (from + 1..=to).collect()
+    } else {
+        (to..from).rev().collect()
+    }
+}
+
+pub async fn update(
+    ctx: &Context,
+    prior: &Value,
+    planned: &Value,
+    diags: &mut Diagnostics,
+) -> Value {
+    let (Ok(e), Ok(prior_e)) = (Ensemble::from_value(planned), Ensemble::from_value(prior)) else {
+        diags.error(
+            "Ensemble not fully known",
+            "The planned ensemble has unknown values at apply.",
+        );
+        return prior.clone();
+    };
+    let store = match kube_io::store(ctx).await {
+        Ok(s) => s,
+        Err(d) => {
+            diags.push(d);
+            return prior.clone();
+        }
+    };
+    let store = store.as_ref();
+    let password = planned
+        .attr("super_password")
+        .as_str()
+        .or_else(|| prior.attr("super_password").as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let mut state = planned.clone();
+    set_computed(&mut state, &e);
+    if let Value::Object(m) = &mut state {
+        m.insert("super_password".into(), Value::from(password.as_str()));
+    }
+    // What was applied before stays recorded until it is replaced.
+    let mut applied: BTreeMap<String, String> = prior
+        .attr("kubernetes_objects")
+        .as_entries()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    macro_rules! fail {
+        ($d:expr) => {{
+            diags.push($d);
+            set_objects(&mut state, &applied);
+            return state;
+        }};
+    }
+
+    let live = match live_statefulset(store, &e).await {
+        Ok(l) => l,
+        Err(err) => fail!(kube_diagnostic(&err)),
+    };
+    let live_replicas = live
+        .as_ref()
+        .and_then(|s| s.pointer("/spec/replicas"))
+        .and_then(Json::as_u64)
+        .and_then(|n| u8::try_from(n).ok());
+    let final_objects = render::render(&e, &password);
+
+    // 1. Everything but the membership-bearing objects (ConfigMap, StatefulSet).
+    for o in final_objects
+        .iter()
+        .filter(|o| !matches!(o.kind, "ConfigMap" | "StatefulSet"))
+    {
+        if let Err(d) = apply_one(ctx, store, o, &state, &mut applied).await {
+            fail!(d);
+        }
+    }
+
+    // 2. Storage growth: resize the claims, then recreate the StatefulSet around the running
+    //    pods (its claim templates cannot change in place).
+    if live.is_some() && grows(&prior_e.storage_size, &e.storage_size) {
+        if let Err(d) = grow_storage(ctx, store, &e).await {
+            fail!(d);
+        }
+    }
+
+    // 3. Membership, one member at a time, from the observed replicas.
+    let steps = match live_replicas {
+        Some(from) if from != e.replicas && from > 0 => replica_path(from, e.replicas),
+        _ => vec![e.replicas],
+    };
+    let pods = match store.list("v1", "Pod", &e.namespace, &selector(&e)).await {
+        Ok(p) => p,
+        Err(err) => fail!(kube_diagnostic(&err)),
+    };
+    if steps.len() > 1 && pods.is_empty() {
+        tracing::info!(
+            ensemble = %e.id(),
+            from = ?live_replicas,
+            to = e.replicas,
+            "no pods observed: stepping the StatefulSet one member at a time; ZooKeeper \
+             reconfiguration skipped (no member runs)"
+        );
+    }
+    for (i, n) in steps.iter().enumerate() {
+        let last = i + 1 == steps.len();
+        let step_e = Ensemble {
+            replicas: *n,
+            ..e.clone()
+        };
+        let step_objects = render::render(&step_e, &password);
+        for o in step_objects
+            .iter()
+            .filter(|o| matches!(o.kind, "ConfigMap" | "StatefulSet"))
+        {
+            let mut scratch = BTreeMap::new();
+            let target = if last { &mut applied } else { &mut scratch };
+            if let Err(d) = apply_one(ctx, store, o, &state, target).await {
+                fail!(d);
+            }
+        }
+        if wait_for_ready(planned) && (!last || steps.len() > 1) {
+            match wait_ready(ctx, store, &e, *n).await {
+                Ok(Ok(())) => {
+                    tracing::info!(ensemble = %e.id(), members = n, "membership step done")
+                }
+                Ok(Err(err)) => fail!(kube_diagnostic(&err)),
+                Err(i) => fail!(interrupted_diagnostic(
+                    i,
+                    &format!("waiting for {n} members of {} to be ready", e.id())
+                )),
+            }
+        }
+    }
+
+    // 4. Restarts, when the pod template changed.
+    let template_changed = live
+        .as_ref()
+        .and_then(|l| l.pointer("/spec/template/metadata/annotations"))
+        .and_then(|a| a.get(render::CONFIG_DIGEST_ANNOTATION))
+        .and_then(Json::as_str)
+        .is_some_and(|d| d != render::restart_digest(&e))
+        || live
+            .as_ref()
+            .and_then(|l| l.pointer("/spec/template/spec/containers/0/image"))
+            .and_then(Json::as_str)
+            .is_some_and(|i| i != e.image);
+    if template_changed {
+        if let Err(d) = roll(ctx, store, &e, planned).await {
+            fail!(d);
+        }
+    }
+
+    // 5. Final readiness.
+    if wait_for_ready(planned) && steps.len() == 1 {
+        match wait_ready(ctx, store, &e, e.replicas).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => fail!(kube_diagnostic(&err)),
+            Err(i) => fail!(interrupted_diagnostic(
+                i,
+                &format!(
+                    "waiting for {} members of {} to be ready",
+                    e.replicas,
+                    e.id()
+                )
+            )),
+        }
+    }
+    // Objects no longer rendered (none today) would be dropped here.
+    let keys: Vec<String> = final_objects.iter().map(RenderedObject::key).collect();
+    applied.retain(|k, _| keys.contains(k));
+    set_objects(&mut state, &applied);
+    state
+}
+
+/// A listed claim (list items carry no apiVersion or kind).
+fn claim_ref(e: &Ensemble, claim: &Json) -> Option<ObjectRef> {
+    let name = claim.pointer("/metadata/name").and_then(Json::as_str)?;
+    Some(ObjectRef::namespaced(
+        "v1",
+        "PersistentVolumeClaim",
+        &e.namespace,
+        name,
+    ))
+}
+
+/// True when `to` is a larger quantity than `from`.
+pub fn grows(from: &str, to: &str) -> bool {
+    matches!((quantity_value(from), quantity_value(to)), (Some(a), Some(b)) if b > a)
+}
+
+async fn grow_storage(
+    ctx: &Context,
+    store: &dyn ObjectStore,
+    e: &Ensemble,
+) -> Result<(), Diagnostic> {
+    let claims = store
+        .list("v1", "PersistentVolumeClaim", &e.namespace, &selector(e))
+        .await
+        .map_err(|err| kube_diagnostic(&err))?;
+    for claim in &claims {
+        let Some(r) = claim_ref(e, claim) else {
+            continue;
+        };
+        let class = claim
+            .pointer("/spec/storageClassName")
+            .and_then(Json::as_str);
+        if let Some(class) = class {
+            let sc = store
+                .get(&ObjectRef {
+                    api_version: "storage.k8s.io/v1".into(),
+                    kind: "StorageClass".into(),
+                    namespace: None,
+                    name: class.to_owned(),
+                })
+                .await
+                .map_err(|err| kube_diagnostic(&err))?;
+            if sc.get("allowVolumeExpansion").and_then(Json::as_bool) != Some(true) {
+                return Err(Diagnostic::error(
+                    "Storage cannot grow",
+                    format!(
+                        "StorageClass {class} does not allow volume expansion \
+                         (allowVolumeExpansion), so the claims of {} cannot be resized.",
+                        e.id()
+                    ),
+                ));
+            }
+        }
+        let body = json!({
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": { "name": r.name, "namespace": e.namespace },
+            "spec": { "resources": { "requests": { "storage": e.storage_size } } },
+        });
+        store
+            .apply(&body, false)
+            .await
+            .map_err(|err| kube_diagnostic(&err))?;
+        tracing::info!(claim = %r.name, size = %e.storage_size, "volume claim resized");
+    }
+    // Recreate the StatefulSet with the new claim template; its pods keep running (orphaned,
+    // then adopted again). Without pods there is nothing to orphan.
+    let pods = store
+        .list("v1", "Pod", &e.namespace, &selector(e))
+        .await
+        .map_err(|err| kube_diagnostic(&err))?;
+    let propagation = if pods.is_empty() {
+        Propagation::Background
+    } else {
+        Propagation::Orphan
+    };
+    let r = statefulset_ref(e);
+    store
+        .delete(&r, propagation)
+        .await
+        .map_err(|err| kube_diagnostic(&err))?;
+    let gone = ctx
+        .wait(async {
+            loop {
+                match store.get(&r).await {
+                    Err(err) if err.is_not_found() => return Ok(()),
+                    Err(err) => return Err(err),
+                    Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+                }
+            }
+        })
+        .await;
+    match gone {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(kube_diagnostic(&err)),
+        Err(i) => Err(interrupted_diagnostic(
+            i,
+            "recreating the StatefulSet for larger volumes",
+        )),
+    }
+}
+
+/// Restarts members whose pod is not of the StatefulSet's current revision, one at a time in
+/// roll order, each ready again before the next. Without pods there is nothing to restart.
+async fn roll(
+    ctx: &Context,
+    store: &dyn ObjectStore,
+    e: &Ensemble,
+    planned: &Value,
+) -> Result<(), Diagnostic> {
+    let pods = store
+        .list("v1", "Pod", &e.namespace, &selector(e))
+        .await
+        .map_err(|err| kube_diagnostic(&err))?;
+    if pods.is_empty() {
+        tracing::info!(ensemble = %e.id(), "pod template changed but no pods observed: nothing to roll");
+        return Ok(());
+    }
+    let sts = store
+        .get(&statefulset_ref(e))
+        .await
+        .map_err(|err| kube_diagnostic(&err))?;
+    let revision = sts.pointer("/status/updateRevision").and_then(Json::as_str);
+    let mut members = Vec::new();
+    for pod in &pods {
+        let Some(name) = pod.pointer("/metadata/name").and_then(Json::as_str) else {
+            continue;
+        };
+        let Some(id) = name
+            .strip_prefix(&format!("{}-", e.name))
+            .and_then(|o| o.parse::<u8>().ok())
+            .map(|o| o + 1)
+        else {
+            continue;
+        };
+        let pod_revision = pod
+            .pointer("/metadata/labels/controller-revision-hash")
+            .and_then(Json::as_str);
+        if revision.is_some() && pod_revision == revision {
+            continue;
+        }
+        let ready = pod
+            .pointer("/status/conditions")
+            .and_then(Json::as_array)
+            .is_some_and(|c| {
+                c.iter().any(|c| {
+                    c.get("type").and_then(Json::as_str) == Some("Ready")
+                        && c.get("status").and_then(Json::as_str) == Some("True")
+                })
+            });
+        // Roles come from ZooKeeper's `srvr`; from outside the cluster only readiness is
+        // observable, so ready members count as followers (the leader is not singled out).
+        members.push((
+            id,
+            if ready {
+                Role::Follower
+            } else {
+                Role::NotServing
+            },
+        ));
+    }
+    let order =
+        roll_order(&members).map_err(|err| Diagnostic::error("Roll refused", err.to_string()))?;
+    for id in order {
+        let pod = format!("{}-{}", e.name, id - 1);
+        tracing::info!(ensemble = %e.id(), %pod, "restarting member");
+        store
+            .delete(
+                &ObjectRef::namespaced("v1", "Pod", &e.namespace, &pod),
+                Propagation::Background,
+            )
+            .await
+            .map_err(|err| kube_diagnostic(&err))?;
+        if wait_for_ready(planned) {
+            match wait_ready(ctx, store, e, e.replicas).await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => return Err(kube_diagnostic(&err)),
+                Err(i) => return Err(interrupted_diagnostic(i, &format!("restarting {pod}"))),
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn delete(ctx: &Context, prior: &Value, diags: &mut Diagnostics) {
+    let Ok(e) = Ensemble::from_value(prior) else {
+        diags.error(
+            "Unreadable state",
+            "The state of this ensemble lacks name or namespace.",
+        );
+        return;
+    };
+    let store = match kube_io::store(ctx).await {
+        Ok(s) => s,
+        Err(d) => {
+            diags.push(d);
+            return;
+        }
+    };
+    let store = store.as_ref();
+    let mut objects = render::render(&e, "");
+    objects.reverse();
+    for o in &objects {
+        let r = object_ref(&e, o);
+        match ctx.wait(store.delete(&r, Propagation::Background)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => {
+                diags.push(kube_diagnostic(&err));
+                return;
+            }
+            Err(i) => {
+                diags.push(interrupted_diagnostic(i, &format!("deleting {}", o.key())));
+                return;
+            }
+        }
+    }
+    if prior.attr("delete_volumes").as_bool() == Some(true) {
+        let claims = match store
+            .list("v1", "PersistentVolumeClaim", &e.namespace, &selector(&e))
+            .await
+        {
+            Ok(c) => c,
+            Err(err) => {
+                diags.push(kube_diagnostic(&err));
+                return;
+            }
+        };
+        for claim in &claims {
+            if let Some(r) = claim_ref(&e, claim) {
+                if let Err(err) = store.delete(&r, Propagation::Background).await {
+                    diags.push(kube_diagnostic(&err));
+                    return;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,500 @@
+//! Pure rendering: an [`Ensemble`] (and the super user's password) to the Kubernetes objects
+//! that run it, as JSON in a fixed key order, plus the `kubernetes_objects` digests.
+//!
+//! Start at [`render`]. Choices, explained in docs/ensemble-scaling.md:
+//! - StatefulSet `podManagementPolicy: Parallel`: members of a new ensemble must all start
+//!   to elect a leader (with OrderedReady, pod 0 would wait for a readiness that needs pod 1).
+//!   Scaling still moves one member at a time because the provider changes `replicas` by one.
+//! - `updateStrategy: OnDelete`: the provider restarts pods itself, followers first and the
+//!   leader last, one at a time; RollingUpdate would go by ordinal, leader or not.
+//! - The pod template carries a digest of the files that need a restart to take effect, but
+//!   not of the seed membership, so scaling never rolls the ensemble.
+//! - Volume claims are deleted when a member is scaled away (`whenScaled: Delete`): a member
+//!   that joins later must start empty, not with a stale log and membership.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use serde_json::{json, Map, Value as Json};
+use sha2::{Digest, Sha256};
+
+use crate::adapters::zookeeper::digest_id;
+
+use super::files::{self, CONFIG_MOUNT, DATA_MOUNT, PROBE_SCRIPT, START_SCRIPT};
+use super::model::{AntiAffinity, Ensemble, CLIENT_PORT, ELECTION_PORT, QUORUM_PORT};
+
+/// The super user's name in the digest scheme.
+pub const SUPER_USER: &str = "super";
+/// The provider's field manager for server-side apply.
+pub const FIELD_MANAGER: &str = "zkkafka";
+/// Pod template annotation: digest of the files a running member reads only at start.
+pub const CONFIG_DIGEST_ANNOTATION: &str = "zkkafka.io/config-digest";
+/// Secret keys.
+pub const SECRET_DIGEST_KEY: &str = "super-digest";
+pub const SECRET_PASSWORD_KEY: &str = "super-password";
+/// The container and volume names.
+pub const CONTAINER: &str = "zookeeper";
+pub const DATA_VOLUME: &str = "data";
+pub const CONFIG_VOLUME: &str = "config";
+/// The official image's `zookeeper` user; the start script needs no root.
+pub const RUN_AS_USER: i64 = 1000;
+
+/// One rendered object with the identity `kubernetes_objects` keys it by.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RenderedObject {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub name: String,
+    pub object: Json,
+}
+
+impl RenderedObject {
+    /// `Kind/name`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.kind, self.name)
+    }
+
+    /// sha256 (hex) of the object's canonical JSON (keys sorted, no whitespace).
+    pub fn digest(&self) -> String {
+        sha256_hex(canonical_json(&self.object).as_bytes())
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// JSON with object keys sorted at every level, compact.
+pub fn canonical_json(v: &Json) -> String {
+    fn sorted(v: &Json) -> Json {
+        match v {
+            Json::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                Json::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), sorted(&m[k])))
+                        .collect(),
+                )
+            }
+            Json::Array(items) => Json::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    sorted(v).to_string()
+}
+
+/// `kubernetes_objects`: `Kind/name` to digest.
+pub fn digests(objects: &[RenderedObject]) -> BTreeMap<String, String> {
+    objects.iter().map(|o| (o.key(), o.digest())).collect()
+}
+
+/// Labels that select the ensemble's pods.
+pub fn selector_labels(e: &Ensemble) -> Map<String, Json> {
+    let mut m = Map::new();
+    m.insert("app.kubernetes.io/instance".into(), json!(e.name));
+    m.insert("app.kubernetes.io/name".into(), json!("zookeeper"));
+    m
+}
+
+/// Every object's labels: the user's, then the standard ones, sorted by key.
+fn labels(e: &Ensemble) -> Json {
+    let mut all: BTreeMap<String, String> = e.labels.clone();
+    all.insert("app.kubernetes.io/component".into(), "ensemble".into());
+    all.insert("app.kubernetes.io/instance".into(), e.name.clone());
+    all.insert("app.kubernetes.io/managed-by".into(), FIELD_MANAGER.into());
+    all.insert("app.kubernetes.io/name".into(), "zookeeper".into());
+    if let Some(v) = &e.version {
+        all.insert("app.kubernetes.io/version".into(), v.clone());
+    }
+    string_map(&all)
+}
+
+fn string_map(m: &BTreeMap<String, String>) -> Json {
+    Json::Object(m.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
+}
+
+fn metadata(e: &Ensemble, name: &str) -> Json {
+    let mut m = Map::new();
+    m.insert("name".into(), json!(name));
+    m.insert("namespace".into(), json!(e.namespace));
+    m.insert("labels".into(), labels(e));
+    if !e.annotations.is_empty() {
+        m.insert("annotations".into(), string_map(&e.annotations));
+    }
+    Json::Object(m)
+}
+
+fn object(
+    api_version: &'static str,
+    kind: &'static str,
+    name: String,
+    meta: Json,
+    rest: Vec<(&str, Json)>,
+) -> RenderedObject {
+    let mut m = Map::new();
+    m.insert("apiVersion".into(), json!(api_version));
+    m.insert("kind".into(), json!(kind));
+    m.insert("metadata".into(), meta);
+    for (k, v) in rest {
+        m.insert(k.into(), v);
+    }
+    RenderedObject {
+        api_version,
+        kind,
+        name,
+        object: Json::Object(m),
+    }
+}
+
+/// All objects of the ensemble, in the order they are applied: configuration first, then the
+/// Services (so pod DNS exists when pods start), the StatefulSet, the disruption budget.
+pub fn render(e: &Ensemble, super_password: &str) -> Vec<RenderedObject> {
+    let config_map = config_map(e);
+    vec![
+        config_map,
+        secret(e, super_password),
+        headless_service(e),
+        client_service(e),
+        stateful_set(e),
+        pod_disruption_budget(e),
+    ]
+}
+
+pub fn config_map(e: &Ensemble) -> RenderedObject {
+    let data: Map<String, Json> = files::config_map_data(e)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    object(
+        "v1",
+        "ConfigMap",
+        e.config_map_name(),
+        metadata(e, &e.config_map_name()),
+        vec![("data", Json::Object(data))],
+    )
+}
+
+pub fn secret(e: &Ensemble, super_password: &str) -> RenderedObject {
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let digest = digest_id(SUPER_USER, super_password);
+    object(
+        "v1",
+        "Secret",
+        e.secret_name(),
+        metadata(e, &e.secret_name()),
+        vec![
+            ("type", json!("Opaque")),
+            (
+                "data",
+                json!({ SECRET_DIGEST_KEY: b64(&digest), SECRET_PASSWORD_KEY: b64(super_password) }),
+            ),
+        ],
+    )
+}
+
+fn service_port(name: &str, port: u16) -> Json {
+    json!({ "name": name, "port": port, "targetPort": name, "protocol": "TCP" })
+}
+
+pub fn headless_service(e: &Ensemble) -> RenderedObject {
+    let name = e.headless_service_name();
+    object(
+        "v1",
+        "Service",
+        name.clone(),
+        metadata(e, &name),
+        vec![(
+            "spec",
+            json!({
+                "clusterIP": "None",
+                "publishNotReadyAddresses": true,
+                "selector": selector_labels(e),
+                "ports": [
+                    service_port("client", CLIENT_PORT),
+                    service_port("quorum", QUORUM_PORT),
+                    service_port("election", ELECTION_PORT),
+                ],
+            }),
+        )],
+    )
+}
+
+pub fn client_service(e: &Ensemble) -> RenderedObject {
+    let name = e.client_service_name();
+    object(
+        "v1",
+        "Service",
+        name.clone(),
+        metadata(e, &name),
+        vec![(
+            "spec",
+            json!({
+                "type": "ClusterIP",
+                "selector": selector_labels(e),
+                "ports": [service_port("client", CLIENT_PORT)],
+            }),
+        )],
+    )
+}
+
+pub fn pod_disruption_budget(e: &Ensemble) -> RenderedObject {
+    object(
+        "policy/v1",
+        "PodDisruptionBudget",
+        e.name.clone(),
+        metadata(e, &e.name),
+        vec![(
+            "spec",
+            json!({ "maxUnavailable": 1, "selector": { "matchLabels": selector_labels(e) } }),
+        )],
+    )
+}
+
+/// Digest of what a member reads only when it starts: zoo.cfg, the scripts, logging. The seed
+/// membership is left out on purpose (see the module docs).
+pub fn restart_digest(e: &Ensemble) -> String {
+    let mut text = String::new();
+    for (name, content) in files::config_map_data(e) {
+        if name != files::DYNAMIC_CFG {
+            text.push_str(name);
+            text.push('\0');
+            text.push_str(&content);
+            text.push('\0');
+        }
+    }
+    sha256_hex(text.as_bytes())
+}
+
+fn affinity(e: &Ensemble) -> Option<Json> {
+    let term = json!({
+        "labelSelector": { "matchLabels": selector_labels(e) },
+        "topologyKey": "kubernetes.io/hostname",
+    });
+    match e.anti_affinity {
+        AntiAffinity::Required => Some(json!({ "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [term],
+        }})),
+        AntiAffinity::Preferred => Some(json!({ "podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [{ "weight": 100, "podAffinityTerm": term }],
+        }})),
+        AntiAffinity::None => None,
+    }
+}
+
+fn tolerations(e: &Ensemble) -> Json {
+    Json::Array(
+        e.tolerations
+            .iter()
+            .map(|t| {
+                let mut m = Map::new();
+                let fields = [
+                    ("key", &t.key),
+                    ("operator", &t.operator),
+                    ("value", &t.value),
+                    ("effect", &t.effect),
+                ];
+                for (k, v) in fields {
+                    if let Some(v) = v {
+                        m.insert(k.into(), json!(v));
+                    }
+                }
+                if let Some(s) = t.toleration_seconds {
+                    m.insert("tolerationSeconds".into(), json!(s));
+                }
+                Json::Object(m)
+            })
+            .collect(),
+    )
+}
+
+fn probe(mode: &str, initial_delay: u32, failures: u32) -> Json {
+    json!({
+        "exec": { "command": ["/bin/bash", format!("{CONFIG_MOUNT}/{PROBE_SCRIPT}"), mode] },
+        "initialDelaySeconds": initial_delay,
+        "periodSeconds": 10,
+        "timeoutSeconds": 10,
+        "failureThreshold": failures,
+    })
+}
+
+fn container(e: &Ensemble) -> Json {
+    let mut env = vec![json!({
+        "name": "ZK_SUPER_DIGEST",
+        "valueFrom": { "secretKeyRef": { "name": e.secret_name(), "key": SECRET_DIGEST_KEY } },
+    })];
+    if let Some(heap) = &e.jvm_heap {
+        env.push(json!({ "name": "ZK_HEAP", "value": heap }));
+    }
+    let mut c = Map::new();
+    c.insert("name".into(), json!(CONTAINER));
+    c.insert("image".into(), json!(e.image));
+    c.insert("imagePullPolicy".into(), json!("IfNotPresent"));
+    c.insert(
+        "command".into(),
+        json!(["/bin/bash", format!("{CONFIG_MOUNT}/{START_SCRIPT}")]),
+    );
+    c.insert("env".into(), Json::Array(env));
+    c.insert(
+        "ports".into(),
+        json!([
+            { "name": "client", "containerPort": CLIENT_PORT, "protocol": "TCP" },
+            { "name": "quorum", "containerPort": QUORUM_PORT, "protocol": "TCP" },
+            { "name": "election", "containerPort": ELECTION_PORT, "protocol": "TCP" },
+        ]),
+    );
+    // Readiness needs a quorum; liveness only needs the process to answer, and waits longer
+    // so a member replaying a large log is not killed.
+    c.insert("readinessProbe".into(), probe("ready", 5, 3));
+    c.insert("livenessProbe".into(), probe("alive", 30, 6));
+    if !e.requests.is_empty() || !e.limits.is_empty() {
+        let mut r = Map::new();
+        if !e.limits.is_empty() {
+            r.insert("limits".into(), string_map(&e.limits));
+        }
+        if !e.requests.is_empty() {
+            r.insert("requests".into(), string_map(&e.requests));
+        }
+        c.insert("resources".into(), Json::Object(r));
+    }
+    c.insert(
+        "volumeMounts".into(),
+        json!([
+            { "name": DATA_VOLUME, "mountPath": DATA_MOUNT },
+            { "name": CONFIG_VOLUME, "mountPath": CONFIG_MOUNT, "readOnly": true },
+        ]),
+    );
+    Json::Object(c)
+}
+
+pub fn stateful_set(e: &Ensemble) -> RenderedObject {
+    let mut template_annotations: BTreeMap<String, String> = e.annotations.clone();
+    template_annotations.insert(CONFIG_DIGEST_ANNOTATION.into(), restart_digest(e));
+
+    let mut pod_spec = Map::new();
+    if let Some(a) = affinity(e) {
+        pod_spec.insert("affinity".into(), a);
+    }
+    pod_spec.insert("containers".into(), json!([container(e)]));
+    if !e.node_selector.is_empty() {
+        pod_spec.insert("nodeSelector".into(), string_map(&e.node_selector));
+    }
+    pod_spec.insert(
+        "securityContext".into(),
+        json!({ "fsGroup": RUN_AS_USER, "runAsGroup": RUN_AS_USER, "runAsNonRoot": true, "runAsUser": RUN_AS_USER }),
+    );
+    pod_spec.insert("terminationGracePeriodSeconds".into(), json!(30));
+    if !e.tolerations.is_empty() {
+        pod_spec.insert("tolerations".into(), tolerations(e));
+    }
+    pod_spec.insert(
+        "volumes".into(),
+        json!([{ "name": CONFIG_VOLUME, "configMap": { "name": e.config_map_name(), "defaultMode": 0o444 } }]),
+    );
+
+    let mut claim_spec = Map::new();
+    claim_spec.insert("accessModes".into(), json!(["ReadWriteOnce"]));
+    claim_spec.insert(
+        "resources".into(),
+        json!({ "requests": { "storage": e.storage_size } }),
+    );
+    if let Some(class) = &e.storage_class {
+        claim_spec.insert("storageClassName".into(), json!(class));
+    }
+
+    object(
+        "apps/v1",
+        "StatefulSet",
+        e.name.clone(),
+        metadata(e, &e.name),
+        vec![(
+            "spec",
+            json!({
+                "serviceName": e.headless_service_name(),
+                "replicas": e.replicas,
+                "podManagementPolicy": "Parallel",
+                "updateStrategy": { "type": "OnDelete" },
+                "persistentVolumeClaimRetentionPolicy": { "whenDeleted": "Retain", "whenScaled": "Delete" },
+                "selector": { "matchLabels": selector_labels(e) },
+                "template": {
+                    "metadata": { "labels": labels(e), "annotations": string_map(&template_annotations) },
+                    "spec": Json::Object(pod_spec),
+                },
+                "volumeClaimTemplates": [{
+                    "metadata": { "name": DATA_VOLUME, "labels": selector_labels(e) },
+                    "spec": Json::Object(claim_spec),
+                }],
+            }),
+        )],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::zookeeper_ensemble::model::Ensemble;
+    use crate::tfvalue::Value;
+
+    fn ensemble(replicas: i64, config: &[(&str, &str)]) -> Ensemble {
+        Ensemble::from_value(&Value::object([
+            ("name", Value::from("zk")),
+            ("namespace", Value::from("data")),
+            ("replicas", Value::int(replicas)),
+            (
+                "config",
+                Value::Map(
+                    config
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), Value::from(*v)))
+                        .collect(),
+                ),
+            ),
+        ]))
+        .unwrap()
+    }
+
+    #[test]
+    fn deterministic_and_keyed() {
+        let e = ensemble(3, &[]);
+        let a = render(&e, "pw");
+        assert_eq!(a, render(&e, "pw"));
+        let keys: Vec<String> = a.iter().map(RenderedObject::key).collect();
+        assert_eq!(
+            keys,
+            [
+                "ConfigMap/zk-config",
+                "Secret/zk-super",
+                "Service/zk-headless",
+                "Service/zk-client",
+                "StatefulSet/zk",
+                "PodDisruptionBudget/zk",
+            ]
+        );
+    }
+
+    #[test]
+    fn scaling_changes_membership_but_does_not_roll_pods() {
+        let (three, five) = (ensemble(3, &[]), ensemble(5, &[]));
+        assert_eq!(restart_digest(&three), restart_digest(&five));
+        let (d3, d5) = (
+            digests(&render(&three, "pw")),
+            digests(&render(&five, "pw")),
+        );
+        let changed: Vec<&String> = d3.keys().filter(|k| d3[*k] != d5[*k]).collect();
+        assert_eq!(changed, ["ConfigMap/zk-config", "StatefulSet/zk"]);
+        let tunable = ensemble(3, &[("maxClientCnxns", "120")]);
+        assert_ne!(restart_digest(&three), restart_digest(&tunable));
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys() {
+        let v = json!({ "b": 1, "a": { "d": [ { "z": 1, "y": 2 } ], "c": null } });
+        assert_eq!(
+            canonical_json(&v),
+            r#"{"a":{"c":null,"d":[{"y":2,"z":1}]},"b":1}"#
+        );
+    }
+}
