@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job, end to end on this machine: build the provider, start a local ZooKeeper,
 # apply the quickstart, show the plan of a configuration change and of a change made by hand,
-# put it back, destroy. Everything it installs is cached (see scripts/install-tools.sh).
+# put it back, destroy; then the same for a ZooKeeper ensemble on a local Kubernetes control
+# plane (a real kube-apiserver and etcd; no kubelet, so no pods run). Everything it installs
+# is cached (see scripts/install-tools.sh).
 #
 #   scripts/demo.sh            # with OpenTofu (built from its Go module)
 #   DEMO_CLI=terraform scripts/demo.sh
@@ -27,6 +29,7 @@ TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import j
 WORK="$(mktemp -d)"
 cleanup() {
   bash "$ROOT/scripts/zookeeper.sh" stop "$WORK/zk" >/dev/null 2>&1 || true
+  bash "$ROOT/scripts/kube.sh" stop "$WORK/kube" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -76,6 +79,42 @@ bash "$ROOT/scripts/zkcli.sh" "$CONNECT" -- get /quickstart/settings
 
 banner "destroy"
 "$CLI" destroy -auto-approve -input=false
-bash "$ROOT/scripts/zkcli.sh" "$CONNECT" -- ls / 
+bash "$ROOT/scripts/zkcli.sh" "$CONNECT" -- ls /
+
+banner "starting a local Kubernetes control plane (kube-apiserver + etcd on loopback)"
+eval "$(bash "$ROOT/scripts/kube.sh" start "$WORK/kube")"
+KUBECTL="$ZKKAFKA_KUBECTL"
+"$KUBECTL" create namespace data
+mkdir -p "$WORK/ensemble"
+# No kubelet runs here, so no pod ever becomes ready: do not wait for readiness.
+sed 's/^  replicas  = 3$/  replicas  = 3\n  wait_for_ready = false # no kubelet in the demo: pods never start/' \
+  "$ROOT/examples/resources/zkkafka_zookeeper_ensemble/resource.tf" >"$WORK/ensemble/main.tf"
+printf 'kubeconfig = "%s"\nnamespace  = "data"\n' "$KUBECONFIG" >"$WORK/ensemble/terraform.tfvars"
+cd "$WORK/ensemble"
+
+banner "$(basename "$CLI") apply (examples/resources/zkkafka_zookeeper_ensemble)"
+"$CLI" apply -auto-approve -input=false
+"$KUBECTL" -n data get statefulset,service,configmap,secret,poddisruptionbudget
+
+banner "plan right after apply: no changes"
+"$CLI" plan -input=false -detailed-exitcode
+
+banner "a scale change: 3 -> 5 members (the plan names the objects that change)"
+sed -i 's/^  replicas  = 3$/  replicas  = 5/' main.tf
+plan
+sed -i 's/^  replicas  = 5$/  replicas  = 3/' main.tf
+
+banner "drift made by hand: kubectl scales the StatefulSet and deletes the client Service"
+"$KUBECTL" -n data scale statefulset zk --replicas=1
+"$KUBECTL" -n data delete service zk-client
+plan
+
+banner "apply puts it back"
+"$CLI" apply -auto-approve -input=false
+"$KUBECTL" -n data get statefulset/zk service/zk-client
+
+banner "destroy"
+"$CLI" destroy -auto-approve -input=false
+"$KUBECTL" -n data get all,configmap,secret,poddisruptionbudget 2>&1 | grep -v '^$' || true
 
 banner "done"
