@@ -3,10 +3,13 @@
 #
 #   scripts/install-tools.sh <tool>...
 #
-# Tools: tofu, zookeeper, kube, tfzk. (kafka slots in as install_kafka.)
+# Tools: tofu, zookeeper, kafka, kafka4, kube, tfzk.
 # For each tool, in order, prints one line to stdout: the absolute path of what is installed
 #   tofu       the tofu binary
 #   zookeeper  the ZooKeeper home: <home>/lib/*.jar is the classpath, <home>/conf holds logback.xml
+#   kafka      the Kafka 3.x home (ZooKeeper mode and KRaft): <home>/libs/*.jar, as /opt/kafka/libs
+#              in the apache/kafka image; <home>/VERSION
+#   kafka4     the same for Kafka 4.x (KRaft only)
 #   kube       the directory holding kube-apiserver, etcd and kubectl (scripts/install-kube.sh)
 #   tfzk       the terraform-provider-zookeeper binary
 # Everything else (progress, build output) goes to stderr. Nothing prompts; no TTY is needed.
@@ -19,10 +22,12 @@
 #   ZKKAFKA_CACHE              cache root (default $HOME/.cache/zkkafka)
 #   ZKKAFKA_TOFU_VERSION       OpenTofu version (default below)
 #   ZKKAFKA_ZOOKEEPER_VERSION  ZooKeeper version (default below)
+#   ZKKAFKA_KAFKA_VERSION      Kafka 3.x version (default below)
+#   ZKKAFKA_KAFKA4_VERSION     Kafka 4.x version (default below)
 #   ZKKAFKA_TFZK_VERSION       tfzk provider version (default below)
 #   ZKKAFKA_MAVEN_REPO         Maven local repository to use (default: Maven's own, ~/.m2)
 #
-# Needs: go (OpenTofu, tfzk), mvn and java (ZooKeeper), flock (util-linux).
+# Needs: go (OpenTofu, tfzk), mvn and java (ZooKeeper, Kafka), flock (util-linux).
 set -euo pipefail
 
 TOFU_VERSION="${ZKKAFKA_TOFU_VERSION:-1.12.6}"
@@ -30,6 +35,10 @@ TOFU_VERSION="${ZKKAFKA_TOFU_VERSION:-1.12.6}"
 # does not resolve here, so the newest complete 3.9.x is 3.9.5.
 ZOOKEEPER_VERSION="${ZKKAFKA_ZOOKEEPER_VERSION:-3.9.5}"
 MAVEN_DEPENDENCY_PLUGIN=3.8.1
+# The last Kafka line with ZooKeeper mode, and a 4.x (KRaft only) release: both in the version
+# table of src/resources/kafka_cluster/version.rs.
+KAFKA_VERSION="${ZKKAFKA_KAFKA_VERSION:-3.9.2}"
+KAFKA4_VERSION="${ZKKAFKA_KAFKA4_VERSION:-4.1.2}"
 TFZK_VERSION="${ZKKAFKA_TFZK_VERSION:-v1.2.1}"
 
 CACHE="${ZKKAFKA_CACHE:-$HOME/.cache/zkkafka}"
@@ -232,6 +241,74 @@ EOF
 install_zookeeper() {
   local final="$CACHE/zookeeper-$ZOOKEEPER_VERSION"
   locked_install "zookeeper-$ZOOKEEPER_VERSION" "$final" build_zookeeper
+  echo "$final"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Kafka from its Maven Central artifacts. The distribution's bin/*.sh scripts are not in Maven,
+# so the home holds only libs/ (what the apache/kafka image has at /opt/kafka/libs): the broker
+# (kafka_2.13: kafka.Kafka, kafka.tools.StorageTool), the Java tools (kafka-tools: the console
+# and verifiable producer/consumer, TopicCommand) and their runtime dependencies. The start
+# script the provider renders runs these classes with `java -cp "$KAFKA_HOME/libs/*"`, so the
+# same script runs in the image and here.
+build_kafka() {
+  local out="$1" ver="$2" work
+  need mvn Kafka
+  need java Kafka
+  work="$BUILD_WORK"
+  cat >"$work/pom.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>zkkafka.bench</groupId>
+  <artifactId>kafka-runtime</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka_2.13</artifactId>
+      <version>$ver</version>
+    </dependency>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka-tools</artifactId>
+      <version>$ver</version>
+    </dependency>
+  </dependencies>
+</project>
+EOF
+  log "kafka: resolving org.apache.kafka:kafka_2.13:$ver and kafka-tools:$ver with Maven"
+  local repo_args=()
+  [[ -z "${ZKKAFKA_MAVEN_REPO:-}" ]] || repo_args=("-Dmaven.repo.local=$ZKKAFKA_MAVEN_REPO")
+  (cd "$work" && mvn -B -q -ntp -Dstyle.color=never "${repo_args[@]}" \
+    "org.apache.maven.plugins:maven-dependency-plugin:$MAVEN_DEPENDENCY_PLUGIN:copy-dependencies" \
+    -DincludeScope=runtime -DoutputDirectory="$out/libs" 2>&1 | strip_ansi) >&2 </dev/null
+  [[ -f "$out/libs/kafka_2.13-$ver.jar" ]] || die "kafka: kafka_2.13-$ver.jar was not resolved"
+  # Kafka 4.x logs through log4j 2, whose SLF4J binding the distribution ships but the POMs do
+  # not depend on (3.x brings slf4j-reload4j itself). Add the binding at log4j-core's version.
+  local log4j
+  log4j="$(cd "$out/libs" && ls log4j-core-*.jar 2>/dev/null | sed -n 's/^log4j-core-\(.*\)\.jar$/\1/p' | head -n1)"
+  if [[ -n "$log4j" ]] && ! ls "$out/libs"/log4j-slf4j*-impl-*.jar >/dev/null 2>&1; then
+    log "kafka: adding org.apache.logging.log4j:log4j-slf4j-impl:$log4j (SLF4J 1.x binding)"
+    (cd "$work" && mvn -B -q -ntp -Dstyle.color=never "${repo_args[@]}" \
+      "org.apache.maven.plugins:maven-dependency-plugin:$MAVEN_DEPENDENCY_PLUGIN:copy" \
+      -Dartifact="org.apache.logging.log4j:log4j-slf4j-impl:$log4j" \
+      -DoutputDirectory="$out/libs" 2>&1 | strip_ansi) >&2 </dev/null
+  fi
+  echo "$ver" >"$out/VERSION"
+  log "kafka: $(ls "$out/libs" | wc -l) jars in $out/libs"
+}
+
+install_kafka() {
+  local final="$CACHE/kafka-$KAFKA_VERSION"
+  locked_install "kafka-$KAFKA_VERSION" "$final" build_kafka "$KAFKA_VERSION"
+  echo "$final"
+}
+
+install_kafka4() {
+  local final="$CACHE/kafka-$KAFKA4_VERSION"
+  locked_install "kafka-$KAFKA4_VERSION" "$final" build_kafka "$KAFKA4_VERSION"
   echo "$final"
 }
 

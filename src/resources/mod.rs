@@ -4,10 +4,13 @@
 //! [`znode_acl`] manage znodes through the ZooKeeper adapter; [`zk_common`] holds what they
 //! share (ACL and connection blocks, validators, error diagnostics); [`provider_config`]
 //! parses the provider's `kubernetes {}` and `zookeeper {}` blocks; [`functions`] holds
-//! `provider::zkkafka::digest_id`. [`zookeeper_ensemble`] manages ZooKeeper ensembles on
+//! `provider::zkkafka::digest_id`. [`k8s_common`] holds what the Kubernetes-backed resources
+//! share. [`kafka_cluster`] renders Kafka clusters (not registered yet). [`zookeeper_ensemble`] manages ZooKeeper ensembles on
 //! Kubernetes through the Kubernetes adapter.
 
 pub mod functions;
+pub mod k8s_common;
+pub mod kafka_cluster;
 pub mod provider_config;
 pub mod zk_common;
 pub mod znode;

@@ -19,7 +19,8 @@
 //! ```
 //!
 //! Environment knobs:
-//! - `ZKKAFKA_TOFU`, `ZKKAFKA_ZK_HOME`: use these instead of running install-tools.sh
+//! - `ZKKAFKA_TOFU`, `ZKKAFKA_ZK_HOME`, `ZKKAFKA_KAFKA_HOME`, `ZKKAFKA_KAFKA4_HOME`: use these
+//!   instead of running install-tools.sh
 //!   (scripts/env.sh exports them).
 //! - `ZKKAFKA_TERRAFORM`: terraform binary (default: `terraform` on PATH, if any);
 //!   `ZKKAFKA_NO_TERRAFORM=1` ignores terraform.
@@ -145,6 +146,36 @@ pub fn tools() -> &'static Tools {
             terraform,
         }
     })
+}
+
+/// A Kafka home (`libs/*.jar`, `VERSION`) from scripts/install-tools.sh, cached: `"kafka"` is
+/// the 3.x line (ZooKeeper mode and KRaft), `"kafka4"` the 4.x line. `ZKKAFKA_KAFKA_HOME` and
+/// `ZKKAFKA_KAFKA4_HOME` name one instead (scripts/env.sh exports them when asked for).
+pub fn kafka_home(tool: &str) -> PathBuf {
+    let var = format!("ZKKAFKA_{}_HOME", tool.to_ascii_uppercase());
+    let home = match std::env::var_os(&var).filter(|v| !v.is_empty()) {
+        Some(h) => PathBuf::from(h),
+        None => {
+            let out = Command::new(scripts_dir().join("install-tools.sh"))
+                .arg(tool)
+                .stdin(Stdio::null())
+                .stderr(Stdio::inherit())
+                .output()
+                .expect("running scripts/install-tools.sh");
+            assert!(
+                out.status.success(),
+                "scripts/install-tools.sh {tool} failed ({}); its progress is above",
+                out.status
+            );
+            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+        }
+    };
+    assert!(
+        home.join("libs").is_dir(),
+        "Kafka missing at {}",
+        home.display()
+    );
+    home
 }
 
 /// The first executable called `name` on PATH.

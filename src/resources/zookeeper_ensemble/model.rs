@@ -12,6 +12,9 @@ use crate::tfvalue::{Type, Value};
 
 use super::validate;
 
+pub use crate::resources::k8s_common::scheduling::{AntiAffinity, Toleration};
+pub use crate::resources::k8s_common::values::{opt_string, string, string_map, ModelError};
+
 /// The ZooKeeper version used when neither `version` nor `image` is set.
 pub const DEFAULT_VERSION: &str = "3.9.3";
 /// The image repository `version` selects a tag of: the official image, whose layout the start
@@ -27,40 +30,6 @@ pub const QUORUM_PORT: u16 = 2888;
 pub const ELECTION_PORT: u16 = 3888;
 /// The cluster DNS domain the in-cluster names end with.
 pub const CLUSTER_DOMAIN: &str = "cluster.local";
-
-/// How strictly members are kept on different nodes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AntiAffinity {
-    /// Never two members on one node (pods stay Pending when nodes run out).
-    Required,
-    /// Spread when possible.
-    Preferred,
-    /// No rule.
-    None,
-}
-
-impl AntiAffinity {
-    pub const NAMES: [&'static str; 3] = ["required", "preferred", "none"];
-
-    pub fn parse(s: &str) -> Option<AntiAffinity> {
-        match s {
-            "required" => Some(AntiAffinity::Required),
-            "preferred" => Some(AntiAffinity::Preferred),
-            "none" => Some(AntiAffinity::None),
-            _ => None,
-        }
-    }
-}
-
-/// A Kubernetes toleration, as written in the `tolerations` blocks.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Toleration {
-    pub key: Option<String>,
-    pub operator: Option<String>,
-    pub value: Option<String>,
-    pub effect: Option<String>,
-    pub toleration_seconds: Option<i64>,
-}
 
 /// One member of the ensemble: ZooKeeper server id `id` runs in pod `<name>-<id - 1>`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,46 +78,6 @@ pub struct Ensemble {
     pub node_selector: BTreeMap<String, String>,
     pub tolerations: Vec<Toleration>,
     pub anti_affinity: AntiAffinity,
-}
-
-/// Why a value could not become an [`Ensemble`]: validation reports bad values with their
-/// paths, so this is only about values not known yet (or a state that lost required parts).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ModelError {
-    #[error("{0} is not known yet")]
-    Unknown(&'static str),
-    #[error("{0} is missing or has the wrong type")]
-    Missing(&'static str),
-}
-
-fn string_map(v: &Value, attr: &'static str) -> Result<BTreeMap<String, String>, ModelError> {
-    if v.is_unknown() {
-        return Err(ModelError::Unknown(attr));
-    }
-    let Some(entries) = v.as_entries() else {
-        return Ok(BTreeMap::new());
-    };
-    entries
-        .iter()
-        .map(|(k, v)| match v {
-            Value::String(s) => Ok((k.clone(), s.clone())),
-            Value::Unknown => Err(ModelError::Unknown(attr)),
-            _ => Err(ModelError::Missing(attr)),
-        })
-        .collect()
-}
-
-fn opt_string(v: &Value, attr: &'static str) -> Result<Option<String>, ModelError> {
-    match v {
-        Value::Null => Ok(None),
-        Value::Unknown => Err(ModelError::Unknown(attr)),
-        Value::String(s) => Ok(Some(s.clone())),
-        _ => Err(ModelError::Missing(attr)),
-    }
-}
-
-fn string(v: &Value, attr: &'static str) -> Result<String, ModelError> {
-    opt_string(v, attr)?.ok_or(ModelError::Missing(attr))
 }
 
 impl Ensemble {

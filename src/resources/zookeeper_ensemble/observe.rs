@@ -10,6 +10,8 @@
 
 use serde_json::{Map, Value as Json};
 
+pub use crate::resources::k8s_common::quantity::quantity_value;
+
 /// The live object's values at the rendered object's field paths. A field missing from the
 /// live object is `null` (so it differs); a list of another length is taken whole.
 pub fn project(rendered: &Json, live: &Json) -> Json {
@@ -53,38 +55,6 @@ pub fn same_quantity(a: &str, b: &str) -> bool {
     a == b
         || matches!((quantity_value(a), quantity_value(b)),
             (Some(x), Some(y)) if (x - y).abs() <= f64::EPSILON * x.abs().max(y.abs()) * 4.0)
-}
-
-/// The value of a Kubernetes quantity in base units, or `None` if `s` is not one.
-pub fn quantity_value(s: &str) -> Option<f64> {
-    let s = s.trim();
-    let end = s
-        .char_indices()
-        .find(|(i, c)| !(c.is_ascii_digit() || *c == '.' || ((*c == '+' || *c == '-') && *i == 0)))
-        .map_or(s.len(), |(i, _)| i);
-    let (number, suffix) = s.split_at(end);
-    let n: f64 = number.parse().ok()?;
-    let factor = match suffix {
-        "" => 1.0,
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024f64,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        exp if exp.starts_with(['e', 'E']) => 10f64.powi(exp[1..].parse().ok()?),
-        _ => return None,
-    };
-    Some(n * factor)
 }
 
 /// Dotted paths (`spec.replicas`, `spec.template.spec.containers[0].image`, `data.zoo.cfg`)

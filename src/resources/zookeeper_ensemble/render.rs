@@ -16,17 +16,20 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use serde_json::{json, Map, Value as Json};
-use sha2::{Digest, Sha256};
 
 use crate::adapters::zookeeper::digest_id;
 
 use super::files::{self, CONFIG_MOUNT, DATA_MOUNT, PROBE_SCRIPT, START_SCRIPT};
-use super::model::{AntiAffinity, Ensemble, CLIENT_PORT, ELECTION_PORT, QUORUM_PORT};
+use super::model::{Ensemble, CLIENT_PORT, ELECTION_PORT, QUORUM_PORT};
+
+pub use crate::resources::k8s_common::objects::{
+    canonical_json, digests, RenderedObject, FIELD_MANAGER,
+};
+use crate::resources::k8s_common::objects::{object, sha256_hex, string_map};
+use crate::resources::k8s_common::scheduling::tolerations_json;
 
 /// The super user's name in the digest scheme.
 pub const SUPER_USER: &str = "super";
-/// The provider's field manager for server-side apply.
-pub const FIELD_MANAGER: &str = "zkkafka";
 /// Pod template annotation: digest of the files a running member reads only at start.
 pub const CONFIG_DIGEST_ANNOTATION: &str = "zkkafka.io/config-digest";
 /// Secret keys.
@@ -38,59 +41,6 @@ pub const DATA_VOLUME: &str = "data";
 pub const CONFIG_VOLUME: &str = "config";
 /// The official image's `zookeeper` user; the start script needs no root.
 pub const RUN_AS_USER: i64 = 1000;
-
-/// One rendered object with the identity `kubernetes_objects` keys it by.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RenderedObject {
-    pub api_version: &'static str,
-    pub kind: &'static str,
-    pub name: String,
-    pub object: Json,
-}
-
-impl RenderedObject {
-    /// `Kind/name`.
-    pub fn key(&self) -> String {
-        format!("{}/{}", self.kind, self.name)
-    }
-
-    /// sha256 (hex) of the object's canonical JSON (keys sorted, no whitespace).
-    pub fn digest(&self) -> String {
-        sha256_hex(canonical_json(&self.object).as_bytes())
-    }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// JSON with object keys sorted at every level, compact.
-pub fn canonical_json(v: &Json) -> String {
-    fn sorted(v: &Json) -> Json {
-        match v {
-            Json::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                Json::Object(
-                    keys.into_iter()
-                        .map(|k| (k.clone(), sorted(&m[k])))
-                        .collect(),
-                )
-            }
-            Json::Array(items) => Json::Array(items.iter().map(sorted).collect()),
-            other => other.clone(),
-        }
-    }
-    sorted(v).to_string()
-}
-
-/// `kubernetes_objects`: `Kind/name` to digest.
-pub fn digests(objects: &[RenderedObject]) -> BTreeMap<String, String> {
-    objects.iter().map(|o| (o.key(), o.digest())).collect()
-}
 
 /// Labels that select the ensemble's pods.
 pub fn selector_labels(e: &Ensemble) -> Map<String, Json> {
@@ -113,10 +63,6 @@ fn labels(e: &Ensemble) -> Json {
     string_map(&all)
 }
 
-fn string_map(m: &BTreeMap<String, String>) -> Json {
-    Json::Object(m.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
-}
-
 fn metadata(e: &Ensemble, name: &str) -> Json {
     let mut m = Map::new();
     m.insert("name".into(), json!(name));
@@ -126,28 +72,6 @@ fn metadata(e: &Ensemble, name: &str) -> Json {
         m.insert("annotations".into(), string_map(&e.annotations));
     }
     Json::Object(m)
-}
-
-fn object(
-    api_version: &'static str,
-    kind: &'static str,
-    name: String,
-    meta: Json,
-    rest: Vec<(&str, Json)>,
-) -> RenderedObject {
-    let mut m = Map::new();
-    m.insert("apiVersion".into(), json!(api_version));
-    m.insert("kind".into(), json!(kind));
-    m.insert("metadata".into(), meta);
-    for (k, v) in rest {
-        m.insert(k.into(), v);
-    }
-    RenderedObject {
-        api_version,
-        kind,
-        name,
-        object: Json::Object(m),
-    }
 }
 
 /// All objects of the ensemble, in the order they are applied: configuration first, then the
@@ -269,48 +193,6 @@ pub fn restart_digest(e: &Ensemble) -> String {
     sha256_hex(text.as_bytes())
 }
 
-fn affinity(e: &Ensemble) -> Option<Json> {
-    let term = json!({
-        "labelSelector": { "matchLabels": selector_labels(e) },
-        "topologyKey": "kubernetes.io/hostname",
-    });
-    match e.anti_affinity {
-        AntiAffinity::Required => Some(json!({ "podAntiAffinity": {
-            "requiredDuringSchedulingIgnoredDuringExecution": [term],
-        }})),
-        AntiAffinity::Preferred => Some(json!({ "podAntiAffinity": {
-            "preferredDuringSchedulingIgnoredDuringExecution": [{ "weight": 100, "podAffinityTerm": term }],
-        }})),
-        AntiAffinity::None => None,
-    }
-}
-
-fn tolerations(e: &Ensemble) -> Json {
-    Json::Array(
-        e.tolerations
-            .iter()
-            .map(|t| {
-                let mut m = Map::new();
-                let fields = [
-                    ("key", &t.key),
-                    ("operator", &t.operator),
-                    ("value", &t.value),
-                    ("effect", &t.effect),
-                ];
-                for (k, v) in fields {
-                    if let Some(v) = v {
-                        m.insert(k.into(), json!(v));
-                    }
-                }
-                if let Some(s) = t.toleration_seconds {
-                    m.insert("tolerationSeconds".into(), json!(s));
-                }
-                Json::Object(m)
-            })
-            .collect(),
-    )
-}
-
 fn probe(mode: &str, initial_delay: u32, failures: u32) -> Json {
     json!({
         "exec": { "command": ["/bin/bash", format!("{CONFIG_MOUNT}/{PROBE_SCRIPT}"), mode] },
@@ -375,7 +257,7 @@ pub fn stateful_set(e: &Ensemble) -> RenderedObject {
     template_annotations.insert(CONFIG_DIGEST_ANNOTATION.into(), restart_digest(e));
 
     let mut pod_spec = Map::new();
-    if let Some(a) = affinity(e) {
+    if let Some(a) = e.anti_affinity.to_affinity(&selector_labels(e)) {
         pod_spec.insert("affinity".into(), a);
     }
     pod_spec.insert("containers".into(), json!([container(e)]));
@@ -388,7 +270,7 @@ pub fn stateful_set(e: &Ensemble) -> RenderedObject {
     );
     pod_spec.insert("terminationGracePeriodSeconds".into(), json!(30));
     if !e.tolerations.is_empty() {
-        pod_spec.insert("tolerations".into(), tolerations(e));
+        pod_spec.insert("tolerations".into(), tolerations_json(&e.tolerations));
     }
     pod_spec.insert(
         "volumes".into(),
