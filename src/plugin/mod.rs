@@ -37,10 +37,6 @@ Usage:
   terraform-provider-zkkafka --help      print this text
 ";
 
-/// Worker threads for gRPC: Terraform sends a handful of calls at a time, and each provider
-/// process is one of several Terraform starts, so two threads are plenty and cheap to start.
-const WORKER_THREADS: usize = 2;
-
 /// The provider every RPC is answered by. The one place that decides how it is built.
 fn provider() -> ProviderServer {
     ProviderServer::new(std::sync::Arc::new(crate::resources::ZkKafkaProvider))
@@ -166,8 +162,10 @@ fn announce(text: &str) {
 fn run(
     serve: impl std::future::Future<Output = Result<(), serve::ServeError>>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKER_THREADS)
+    // One thread: Terraform sends a handful of calls at a time, all waiting on the network,
+    // and each provider process is one of several Terraform starts, so a single thread (one
+    // allocator arena, no worker stacks) keeps start-up and resident memory low.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let served = runtime.block_on(serve);
