@@ -3,11 +3,12 @@
 //! state of what was applied so nothing is forgotten.
 //!
 //! Update moves membership one member at a time (the StatefulSet's replicas and the seed
-//! membership step together, see docs/ensemble-scaling.md), grows storage by resizing the
-//! claims, and restarts pods whose template changed in roll order. All three start from what
-//! is observed, so an interrupted apply converges on the next one; without pods (nothing
-//! runs them) the ZooKeeper reconfiguration and the restarts have nothing to act on and are
-//! skipped with a log line.
+//! membership step together, see docs/ensemble-scaling.md): the pods reconfigure themselves
+//! (start.sh joins, the preStop hook leaves), and the provider waits for each new member to be
+//! ready (a voter) or each removed pod to be gone. It grows storage by resizing the claims and
+//! restarts pods whose template changed in roll order. All three start from what is observed,
+//! so an interrupted apply converges on the next one; without pods (nothing runs them) the
+//! restarts have nothing to act on and are skipped with a log line.
 
 use std::collections::BTreeMap;
 
@@ -245,8 +246,8 @@ pub async fn update(
             ensemble = %e.id(),
             from = ?live_replicas,
             to = e.replicas,
-            "no pods observed: stepping the StatefulSet one member at a time; ZooKeeper \
-             reconfiguration skipped (no member runs)"
+            "no pods observed: stepping the StatefulSet one member at a time; the members \
+             reconfigure themselves when their pods run"
         );
     }
     let mut previous = live_replicas.unwrap_or(e.replicas);
