@@ -232,3 +232,76 @@ pub async fn wait_ready(
     })
     .await
 }
+
+pub fn pod_ref(e: &Ensemble, pod: &str) -> ObjectRef {
+    ObjectRef::namespaced("v1", "Pod", &e.namespace, pod)
+}
+
+/// True when a pod's `Ready` condition is `True`. A member is ready only while the committed
+/// configuration lists it as a voter (probe.sh ready).
+pub fn pod_ready(pod: &Json) -> bool {
+    pod.pointer("/status/conditions")
+        .and_then(Json::as_array)
+        .is_some_and(|c| {
+            c.iter().any(|c| {
+                c.get("type").and_then(Json::as_str) == Some("Ready")
+                    && c.get("status").and_then(Json::as_str) == Some("True")
+            })
+        })
+}
+
+/// Polls until the pod no longer exists: after a scale-down its preStop hook has run
+/// (`member.sh leave`, the member is out of the voters) and the next step may begin.
+pub async fn wait_pod_gone(
+    ctx: &Context,
+    store: &dyn ObjectStore,
+    e: &Ensemble,
+    pod: &str,
+) -> Result<Result<(), KubeError>, Interrupted> {
+    let r = pod_ref(e, pod);
+    ctx.wait(async {
+        let mut logged = false;
+        loop {
+            match store.get(&r).await {
+                Err(err) if err.is_not_found() => return Ok(()),
+                Err(err) => return Err(err),
+                Ok(_) => {
+                    if !logged {
+                        tracing::info!(ensemble = %e.id(), %pod, "waiting for the member to leave and its pod to stop");
+                        logged = true;
+                    }
+                }
+            }
+            tokio::time::sleep(READY_POLL).await;
+        }
+    })
+    .await
+}
+
+/// Polls until the pod exists again with another uid than `old_uid` and is ready: a restarted
+/// member serves as a voter again.
+pub async fn wait_pod_replaced(
+    ctx: &Context,
+    store: &dyn ObjectStore,
+    e: &Ensemble,
+    pod: &str,
+    old_uid: Option<&str>,
+) -> Result<Result<(), KubeError>, Interrupted> {
+    let r = pod_ref(e, pod);
+    ctx.wait(async {
+        loop {
+            match store.get(&r).await {
+                Ok(p) => {
+                    let uid = p.pointer("/metadata/uid").and_then(Json::as_str);
+                    if (old_uid.is_none() || uid != old_uid) && pod_ready(&p) {
+                        return Ok(());
+                    }
+                }
+                Err(err) if err.is_not_found() => {}
+                Err(err) => return Err(err),
+            }
+            tokio::time::sleep(READY_POLL).await;
+        }
+    })
+    .await
+}

@@ -3,11 +3,12 @@
 //! state of what was applied so nothing is forgotten.
 //!
 //! Update moves membership one member at a time (the StatefulSet's replicas and the seed
-//! membership step together, see docs/ensemble-scaling.md), grows storage by resizing the
-//! claims, and restarts pods whose template changed in roll order. All three start from what
-//! is observed, so an interrupted apply converges on the next one; without pods (nothing
-//! runs them) the ZooKeeper reconfiguration and the restarts have nothing to act on and are
-//! skipped with a log line.
+//! membership step together, see docs/ensemble-scaling.md): the pods reconfigure themselves
+//! (start.sh joins, the preStop hook leaves), and the provider waits for each new member to be
+//! ready (a voter) or each removed pod to be gone. It grows storage by resizing the claims and
+//! restarts pods whose template changed in roll order. All three start from what is observed,
+//! so an interrupted apply converges on the next one; without pods (nothing runs them) the
+//! restarts have nothing to act on and are skipped with a log line.
 
 use std::collections::BTreeMap;
 
@@ -18,8 +19,8 @@ use crate::framework::Context;
 use crate::tfvalue::{Diagnostic, Diagnostics, Value};
 
 use super::kube_io::{
-    self, apply_body, interrupted_diagnostic, kube_diagnostic, object_ref, statefulset_ref,
-    wait_ready,
+    self, apply_body, interrupted_diagnostic, kube_diagnostic, object_ref, pod_ready,
+    statefulset_ref, wait_pod_gone, wait_pod_replaced, wait_ready,
 };
 use super::membership::{roll_order, Role};
 use super::model::Ensemble;
@@ -245,12 +246,15 @@ pub async fn update(
             ensemble = %e.id(),
             from = ?live_replicas,
             to = e.replicas,
-            "no pods observed: stepping the StatefulSet one member at a time; ZooKeeper \
-             reconfiguration skipped (no member runs)"
+            "no pods observed: stepping the StatefulSet one member at a time; the members \
+             reconfigure themselves when their pods run"
         );
     }
+    let mut previous = live_replicas.unwrap_or(e.replicas);
     for (i, n) in steps.iter().enumerate() {
         let last = i + 1 == steps.len();
+        let shrinking = *n < previous;
+        previous = *n;
         let step_e = Ensemble {
             replicas: *n,
             ..e.clone()
@@ -264,6 +268,20 @@ pub async fn update(
             let target = if last { &mut applied } else { &mut scratch };
             if let Err(d) = apply_one(ctx, store, o, &state, target).await {
                 fail!(d);
+            }
+        }
+        // Shrinking: the highest pod's preStop hook takes it out of the voters before it
+        // stops (member.sh leave); the next step waits until it is gone. Growing: the new
+        // member makes itself a voter (member.sh join) and only then is ready.
+        if wait_for_ready(planned) && shrinking {
+            let pod = format!("{}-{}", e.name, n);
+            match wait_pod_gone(ctx, store, &e, &pod).await {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => fail!(kube_diagnostic(&err)),
+                Err(i) => fail!(interrupted_diagnostic(
+                    i,
+                    &format!("waiting for {pod} to leave the voters and stop")
+                )),
             }
         }
         if wait_for_ready(planned) && (!last || steps.len() > 1) {
@@ -444,6 +462,7 @@ async fn roll(
         .map_err(|err| kube_diagnostic(&err))?;
     let revision = sts.pointer("/status/updateRevision").and_then(Json::as_str);
     let mut members = Vec::new();
+    let mut uids: BTreeMap<u8, Option<String>> = BTreeMap::new();
     for pod in &pods {
         let Some(name) = pod.pointer("/metadata/name").and_then(Json::as_str) else {
             continue;
@@ -461,17 +480,12 @@ async fn roll(
         if revision.is_some() && pod_revision == revision {
             continue;
         }
-        let ready = pod
-            .pointer("/status/conditions")
-            .and_then(Json::as_array)
-            .is_some_and(|c| {
-                c.iter().any(|c| {
-                    c.get("type").and_then(Json::as_str) == Some("Ready")
-                        && c.get("status").and_then(Json::as_str) == Some("True")
-                })
-            });
-        // Roles come from ZooKeeper's `srvr`; from outside the cluster only readiness is
-        // observable, so ready members count as followers (the leader is not singled out).
+        let ready = pod_ready(pod);
+        // Roles come from ZooKeeper's `srvr`, which the provider cannot ask (no network path
+        // to the members, see docs/ensemble-scaling.md): ready members count as followers, so
+        // the order is not-ready first, then by descending ordinal. The leader is not singled
+        // out; its preStop hook (member.sh leave) removes it from the voters first, and
+        // ZooKeeper hands leadership to a remaining voter when that commits.
         members.push((
             id,
             if ready {
@@ -480,6 +494,8 @@ async fn roll(
                 Role::NotServing
             },
         ));
+        let uid = pod.pointer("/metadata/uid").and_then(Json::as_str);
+        uids.insert(id, uid.map(str::to_owned));
     }
     let order =
         roll_order(&members).map_err(|err| Diagnostic::error("Roll refused", err.to_string()))?;
@@ -494,7 +510,10 @@ async fn roll(
             .await
             .map_err(|err| kube_diagnostic(&err))?;
         if wait_for_ready(planned) {
-            match wait_ready(ctx, store, e, e.replicas).await {
+            // The StatefulSet's readyReplicas still counts the old pod for a moment: wait for
+            // the new one (another uid) to be ready, i.e. a voter again.
+            let old_uid = uids.get(&id).cloned().flatten();
+            match wait_pod_replaced(ctx, store, e, &pod, old_uid.as_deref()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(err)) => return Err(kube_diagnostic(&err)),
                 Err(i) => return Err(interrupted_diagnostic(i, &format!("restarting {pod}"))),

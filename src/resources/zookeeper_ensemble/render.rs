@@ -19,7 +19,10 @@ use serde_json::{json, Map, Value as Json};
 
 use crate::adapters::zookeeper::digest_id;
 
-use super::files::{self, CONFIG_MOUNT, DATA_MOUNT, PROBE_SCRIPT, START_SCRIPT};
+use super::files::{
+    self, CONFIG_MOUNT, DATA_MOUNT, MEMBER_SCRIPT, PASSWORD_FILE, PROBE_SCRIPT, SECRET_MOUNT,
+    START_SCRIPT,
+};
 use super::model::{Ensemble, CLIENT_PORT, ELECTION_PORT, QUORUM_PORT};
 
 pub use crate::resources::k8s_common::objects::{
@@ -39,6 +42,10 @@ pub const SECRET_PASSWORD_KEY: &str = "super-password";
 pub const CONTAINER: &str = "zookeeper";
 pub const DATA_VOLUME: &str = "data";
 pub const CONFIG_VOLUME: &str = "config";
+pub const SECRET_VOLUME: &str = "super";
+/// Seconds a stopping pod gets: the preStop hook's `reconfig -remove` (member.sh gives up
+/// after 60 s) plus ZooKeeper's own shutdown.
+pub const TERMINATION_GRACE_SECONDS: i64 = 90;
 /// The official image's `zookeeper` user; the start script needs no root.
 pub const RUN_AS_USER: i64 = 1000;
 
@@ -230,6 +237,12 @@ fn container(e: &Ensemble) -> Json {
     );
     // Readiness needs a quorum; liveness only needs the process to answer, and waits longer
     // so a member replaying a large log is not killed.
+    // Before the pod stops, the member leaves the voters (reconfig -remove, see member.sh);
+    // a leader removed this way hands leadership to a remaining voter.
+    c.insert(
+        "lifecycle".into(),
+        json!({ "preStop": { "exec": { "command": ["/bin/bash", format!("{CONFIG_MOUNT}/{MEMBER_SCRIPT}"), "leave"] } } }),
+    );
     c.insert("readinessProbe".into(), probe("ready", 5, 3));
     c.insert("livenessProbe".into(), probe("alive", 30, 6));
     if !e.requests.is_empty() || !e.limits.is_empty() {
@@ -247,6 +260,7 @@ fn container(e: &Ensemble) -> Json {
         json!([
             { "name": DATA_VOLUME, "mountPath": DATA_MOUNT },
             { "name": CONFIG_VOLUME, "mountPath": CONFIG_MOUNT, "readOnly": true },
+            { "name": SECRET_VOLUME, "mountPath": SECRET_MOUNT, "readOnly": true },
         ]),
     );
     Json::Object(c)
@@ -268,13 +282,25 @@ pub fn stateful_set(e: &Ensemble) -> RenderedObject {
         "securityContext".into(),
         json!({ "fsGroup": RUN_AS_USER, "runAsGroup": RUN_AS_USER, "runAsNonRoot": true, "runAsUser": RUN_AS_USER }),
     );
-    pod_spec.insert("terminationGracePeriodSeconds".into(), json!(30));
+    pod_spec.insert(
+        "terminationGracePeriodSeconds".into(),
+        json!(TERMINATION_GRACE_SECONDS),
+    );
     if !e.tolerations.is_empty() {
         pod_spec.insert("tolerations".into(), tolerations_json(&e.tolerations));
     }
     pod_spec.insert(
         "volumes".into(),
-        json!([{ "name": CONFIG_VOLUME, "configMap": { "name": e.config_map_name(), "defaultMode": 0o444 } }]),
+        json!([
+            { "name": CONFIG_VOLUME, "configMap": { "name": e.config_map_name(), "defaultMode": 0o444 } },
+            // Only the password, readable by the pod's group (fsGroup): member.sh authenticates
+            // with it; the server itself gets only the digest.
+            { "name": SECRET_VOLUME, "secret": {
+                "secretName": e.secret_name(),
+                "defaultMode": 0o440,
+                "items": [{ "key": SECRET_PASSWORD_KEY, "path": PASSWORD_FILE }],
+            } },
+        ]),
     );
 
     let mut claim_spec = Map::new();
