@@ -18,8 +18,7 @@
 #   - the provider's peak resident memory during those plans (/usr/bin/time -f %M around the binary)
 #   - API requests per plan, counted twice:
 #       provider: an extra plan with TF_LOG_PROVIDER=debug; the provider logs one "refreshed" line
-#                 per ensemble with the objects it fetched, one GET each; summed (its requests=
-#                 field is a shared counter's growth, which overlapping refreshes inflate)
+#                 per ensemble with gets= (the GETs that refresh sent, one per object); summed
 #       server:   kube-apiserver's apiserver_request_total counters (/metrics) before and after
 #                 the timed plans, minus its apiserver_selfrequest_total (the apiserver's own
 #                 loopback requests: lease renewals, polling its /openapi/v3), divided by the
@@ -236,14 +235,11 @@ run_case() {
   if [[ "$from_log" == yes ]]; then
     (cd "$dir" && TF_LOG_PROVIDER=debug TF_LOG_PATH="$dir/debug.log" "$ZKKAFKA_TOFU" plan \
       -input=false -no-color >/dev/null 2>&1) || true
-    # One "refreshed" line per ensemble; its refresh sends one GET per object (objects=).
-    # Its requests= is the growth of the client's shared counter over that refresh, which
-    # also counts the GETs of other ensembles refreshed at the same time: summing it
-    # over-counts, so it is shown only as a check.
+    # One "refreshed" line per ensemble; gets= is the GETs that refresh sent (one per object).
     sum_field() { grep 'refreshed' "$dir/debug.log" | grep -oE " $1=[0-9]+" | cut -d= -f2 | awk '{s+=$1} END {printf "%d", s}'; }
-    log_requests="$(sum_field objects)"
+    log_requests="$(sum_field gets)"
     local lines; lines="$(grep -c 'refreshed' "$dir/debug.log" || true)"
-    echo "$name/$n: debug log: $lines refresh lines, objects= sum $log_requests, requests= sum $(sum_field requests)"
+    echo "$name/$n: debug log: $lines refresh lines, gets= sum $log_requests"
   fi
   local median; median="$(median "${plans[@]}")"
   printf '%-18s N=%-3d apply %7d ms (peak RSS %7d KiB) | plan median %7d ms (%s) empty=%s | peak RSS %7d KiB | requests/plan server %s, provider log %s\n' \

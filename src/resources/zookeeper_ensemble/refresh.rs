@@ -64,17 +64,19 @@ pub async fn read(ctx: &Context, state: &Value, diags: &mut Diagnostics) -> Opti
     if let Some(known) = state.attr("kubernetes_objects").as_entries() {
         objects.retain(|o| known.contains_key(&o.key()));
     }
-    let before = store.requests_sent();
+    // One GET per managed object, all at once.
     let lives = futures::future::join_all(
         objects
             .iter()
             .map(|o| async { store.get(&object_ref(&e, o)).await }),
     )
     .await;
+    // `gets` is this refresh's own count; `requests_total` is the process-wide counter, shared
+    // by refreshes running concurrently (so its deltas are not per ensemble).
     tracing::debug!(
         ensemble = %e.id(),
-        requests = store.requests_sent() - before,
-        objects = objects.len(),
+        gets = objects.len(),
+        requests_total = store.requests_sent(),
         "refreshed"
     );
 
