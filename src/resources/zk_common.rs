@@ -251,6 +251,14 @@ pub fn validate_connect_string(path: &AttributePath, v: &Value, diags: &mut Diag
     }
 }
 
+/// Checks every entry of the `acl` blocks in a configuration.
+pub fn validate_acl_entries(config: &Value, diags: &mut Diagnostics) {
+    let entries = config.attr("acl").as_elements().unwrap_or(&[]);
+    for (i, entry) in entries.iter().enumerate() {
+        validate_acl_entry(&AttributePath::attr("acl").then_index(i), entry, diags);
+    }
+}
+
 /// Checks one ACL entry's id against its scheme; `path` points at the entry.
 pub fn validate_acl_entry(path: &AttributePath, entry: &Value, diags: &mut Diagnostics) {
     let (Some(scheme), id) = (entry.attr("scheme").as_str(), entry.attr("id")) else {

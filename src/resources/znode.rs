@@ -14,7 +14,7 @@ use crate::tfvalue::{AttributePath, Diagnostics, Type, Value};
 
 use super::zk_common::{
     acl_block, acls_from_value, acls_to_value, connection_block, open_acl, session,
-    session_digest_ids, set_stat, stat_attributes, state_version, validate_acl_entry,
+    session_digest_ids, set_stat, stat_attributes, state_version, validate_acl_entries,
     zk_diagnostic,
 };
 
@@ -137,15 +137,7 @@ impl Resource for ZnodeResource {
                 );
             }
         }
-        for (i, entry) in config
-            .attr("acl")
-            .as_elements()
-            .unwrap_or(&[])
-            .iter()
-            .enumerate()
-        {
-            validate_acl_entry(&AttributePath::attr("acl").then_index(i), entry, diags);
-        }
+        validate_acl_entries(config, diags);
     }
 
     async fn modify_plan(

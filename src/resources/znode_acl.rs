@@ -13,7 +13,7 @@ use crate::tfvalue::{AttributePath, Diagnostics, Type, Value};
 
 use super::zk_common::{
     acl_block, acls_from_value, acls_to_value, connection_block, session, session_digest_ids,
-    state_version, validate_acl_entry, zk_diagnostic,
+    state_version, validate_acl_entries, zk_diagnostic,
 };
 
 pub struct ZnodeAclResource;
@@ -77,15 +77,7 @@ impl Resource for ZnodeAclResource {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        for (i, entry) in config
-            .attr("acl")
-            .as_elements()
-            .unwrap_or(&[])
-            .iter()
-            .enumerate()
-        {
-            validate_acl_entry(&AttributePath::attr("acl").then_index(i), entry, diags);
-        }
+        validate_acl_entries(config, diags);
     }
 
     async fn modify_plan(
