@@ -4,7 +4,9 @@
 //! objects with their digests ([`objects`]). Resource-specific rendering stays with each
 //! resource (`zookeeper_ensemble`, `kafka_cluster`).
 
+pub mod kube_io;
 pub mod objects;
+pub mod observe;
 pub mod quantity;
 pub mod scheduling;
 pub mod validate;

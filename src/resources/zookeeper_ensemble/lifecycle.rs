@@ -12,10 +12,11 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 
 use crate::adapters::kubernetes::{KubeError, ObjectRef, ObjectStore, Propagation};
 use crate::framework::Context;
+use crate::resources::k8s_common::kube_io::{self as common, set_objects};
 use crate::tfvalue::{Diagnostic, Diagnostics, Value};
 
 use super::kube_io::{
@@ -29,25 +30,7 @@ use super::refresh::set_computed;
 use super::render::{self, selector_labels, RenderedObject};
 
 fn selector(e: &Ensemble) -> String {
-    selector_labels(e)
-        .iter()
-        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn set_objects(state: &mut Value, digests: &BTreeMap<String, String>) {
-    if let Value::Object(m) = state {
-        m.insert(
-            "kubernetes_objects".into(),
-            Value::Map(
-                digests
-                    .iter()
-                    .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
-                    .collect(),
-            ),
-        );
-    }
+    common::selector_string(&selector_labels(e))
 }
 
 fn wait_for_ready(v: &Value) -> bool {
@@ -62,18 +45,7 @@ async fn apply_one(
     state: &Value,
     applied: &mut BTreeMap<String, String>,
 ) -> Result<(), Diagnostic> {
-    let body = apply_body(object, state);
-    match ctx.wait(store.apply(&body, false)).await {
-        Ok(Ok(_)) => {
-            applied.insert(object.key(), object.digest());
-            Ok(())
-        }
-        Ok(Err(e)) => Err(kube_diagnostic(&e)),
-        Err(i) => Err(interrupted_diagnostic(
-            i,
-            &format!("applying {}", object.key()),
-        )),
-    }
+    common::apply_recorded(ctx, store, object, &apply_body(object, state), applied).await
 }
 
 pub async fn create(ctx: &Context, planned: &Value, diags: &mut Diagnostics) -> Option<Value> {
@@ -186,15 +158,7 @@ pub async fn update(
         m.insert("super_password".into(), Value::from(password.as_str()));
     }
     // What was applied before stays recorded until it is replaced.
-    let mut applied: BTreeMap<String, String> = prior
-        .attr("kubernetes_objects")
-        .as_entries()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut applied = common::recorded_objects(prior);
     macro_rules! fail {
         ($d:expr) => {{
             diags.push($d);
@@ -338,17 +302,6 @@ pub async fn update(
     state
 }
 
-/// A listed claim (list items carry no apiVersion or kind).
-fn claim_ref(e: &Ensemble, claim: &Json) -> Option<ObjectRef> {
-    let name = claim.pointer("/metadata/name").and_then(Json::as_str)?;
-    Some(ObjectRef::namespaced(
-        "v1",
-        "PersistentVolumeClaim",
-        &e.namespace,
-        name,
-    ))
-}
-
 /// True when `to` is a larger quantity than `from`.
 pub fn grows(from: &str, to: &str) -> bool {
     matches!((quantity_value(from), quantity_value(to)), (Some(a), Some(b)) if b > a)
@@ -359,85 +312,16 @@ async fn grow_storage(
     store: &dyn ObjectStore,
     e: &Ensemble,
 ) -> Result<(), Diagnostic> {
-    let claims = store
-        .list("v1", "PersistentVolumeClaim", &e.namespace, &selector(e))
-        .await
-        .map_err(|err| kube_diagnostic(&err))?;
-    for claim in &claims {
-        let Some(r) = claim_ref(e, claim) else {
-            continue;
-        };
-        let class = claim
-            .pointer("/spec/storageClassName")
-            .and_then(Json::as_str);
-        if let Some(class) = class {
-            let sc = store
-                .get(&ObjectRef {
-                    api_version: "storage.k8s.io/v1".into(),
-                    kind: "StorageClass".into(),
-                    namespace: None,
-                    name: class.to_owned(),
-                })
-                .await
-                .map_err(|err| kube_diagnostic(&err))?;
-            if sc.get("allowVolumeExpansion").and_then(Json::as_bool) != Some(true) {
-                return Err(Diagnostic::error(
-                    "Storage cannot grow",
-                    format!(
-                        "StorageClass {class} does not allow volume expansion \
-                         (allowVolumeExpansion), so the claims of {} cannot be resized.",
-                        e.id()
-                    ),
-                ));
-            }
-        }
-        let body = json!({
-            "apiVersion": "v1",
-            "kind": "PersistentVolumeClaim",
-            "metadata": { "name": r.name, "namespace": e.namespace },
-            "spec": { "resources": { "requests": { "storage": e.storage_size } } },
-        });
-        store
-            .apply(&body, false)
-            .await
-            .map_err(|err| kube_diagnostic(&err))?;
-        tracing::info!(claim = %r.name, size = %e.storage_size, "volume claim resized");
-    }
-    // Recreate the StatefulSet with the new claim template; its pods keep running (orphaned,
-    // then adopted again). Without pods there is nothing to orphan.
-    let pods = store
-        .list("v1", "Pod", &e.namespace, &selector(e))
-        .await
-        .map_err(|err| kube_diagnostic(&err))?;
-    let propagation = if pods.is_empty() {
-        Propagation::Background
-    } else {
-        Propagation::Orphan
-    };
-    let r = statefulset_ref(e);
-    store
-        .delete(&r, propagation)
-        .await
-        .map_err(|err| kube_diagnostic(&err))?;
-    let gone = ctx
-        .wait(async {
-            loop {
-                match store.get(&r).await {
-                    Err(err) if err.is_not_found() => return Ok(()),
-                    Err(err) => return Err(err),
-                    Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
-                }
-            }
-        })
-        .await;
-    match gone {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(err)) => Err(kube_diagnostic(&err)),
-        Err(i) => Err(interrupted_diagnostic(
-            i,
-            "recreating the StatefulSet for larger volumes",
-        )),
-    }
+    common::grow_claims(
+        ctx,
+        store,
+        &e.namespace,
+        &selector(e),
+        &e.storage_size,
+        &[statefulset_ref(e)],
+        &e.id(),
+    )
+    .await
 }
 
 /// Restarts members whose pod is not of the StatefulSet's current revision, one at a time in
@@ -556,23 +440,8 @@ pub async fn delete(ctx: &Context, prior: &Value, diags: &mut Diagnostics) {
         }
     }
     if prior.attr("delete_volumes").as_bool() == Some(true) {
-        let claims = match store
-            .list("v1", "PersistentVolumeClaim", &e.namespace, &selector(&e))
-            .await
-        {
-            Ok(c) => c,
-            Err(err) => {
-                diags.push(kube_diagnostic(&err));
-                return;
-            }
-        };
-        for claim in &claims {
-            if let Some(r) = claim_ref(&e, claim) {
-                if let Err(err) = store.delete(&r, Propagation::Background).await {
-                    diags.push(kube_diagnostic(&err));
-                    return;
-                }
-            }
+        if let Err(d) = common::delete_claims(store, &e.namespace, &selector(&e)).await {
+            diags.push(d);
         }
     }
 }

@@ -13,21 +13,12 @@ use crate::tfvalue::{Diagnostic, Diagnostics, Value};
 use super::kube_io::{self, decode_import_record, object_ref, IMPORT_RECORD_ANNOTATION};
 use super::model::Ensemble;
 use super::observe::project;
-use super::render::{self, RenderedObject};
+use super::render;
+use crate::resources::k8s_common::kube_io::digest_of;
 
 /// The cache key of an observed object.
 pub fn observed_key(e: &Ensemble, object_key: &str) -> String {
     format!("{}/{object_key}", e.namespace)
-}
-
-fn digest_of(projection: &Json) -> String {
-    let probe = RenderedObject {
-        api_version: "",
-        kind: "",
-        name: String::new(),
-        object: projection.clone(),
-    };
-    probe.digest()
 }
 
 /// Sets the attributes computed from the model (id, connect string, members).
