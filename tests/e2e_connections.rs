@@ -1,6 +1,8 @@
 //! End to end: connections that are not known at plan time. The provider's zookeeper {} block
-//! and a resource's connection {} block both take a connect string from another resource
-//! created in the same apply: one `apply` does it all, and the next plan is empty.
+//! and a resource's own zookeeper {} block both take a connect string from another resource
+//! created in the same apply: one `apply` does it all, and the next plan is empty. The two
+//! point at two different ZooKeeper servers, so each znode is proven to go where its
+//! connection says (a resource block the CLI swallowed would send both to the provider's).
 
 mod common;
 
@@ -20,6 +22,7 @@ fn connect_strings_from_resources_created_in_the_same_apply() {
     }
     for cli in clis {
         let zk = zookeeper();
+        let other = zookeeper();
         let wd = Workdir::new(cli, &provider());
         wd.write(
             "main.tf",
@@ -36,6 +39,10 @@ resource "terraform_data" "ensemble" {{
   input = "{connect}"
 }}
 
+resource "terraform_data" "other_ensemble" {{
+  input = "{other}"
+}}
+
 provider "zkkafka" {{
   zookeeper {{
     connect_string = terraform_data.ensemble.output
@@ -50,12 +57,13 @@ resource "zkkafka_znode" "via_provider" {{
 resource "zkkafka_znode" "via_resource" {{
   path = "/via-resource"
   data = "b"
-  connection {{
-    connect_string = terraform_data.ensemble.output
+  zookeeper {{
+    connect_string = terraform_data.other_ensemble.output
   }}
 }}
 "#,
-                connect = zk.connect_string
+                connect = zk.connect_string,
+                other = other.connect_string
             ),
         );
         let plan = wd.run(&["plan", "-input=false"]);
@@ -67,8 +75,18 @@ resource "zkkafka_znode" "via_resource" {{
         wd.apply();
         wd.assert_plan_empty();
         assert!(zk.cli(None, "get /via-provider").stdout.contains('a'));
-        assert!(zk.cli(None, "get /via-resource").stdout.contains('b'));
-        zk.cli(None, "set /via-resource changed");
+        assert!(other.cli(None, "get /via-resource").stdout.contains('b'));
+        assert_eq!(
+            zk.get("/via-resource"),
+            None,
+            "not on the provider's server"
+        );
+        assert_eq!(
+            other.get("/via-provider"),
+            None,
+            "not on the resource's server"
+        );
+        other.cli(None, "set /via-resource changed");
         wd.assert_plan_changes();
         wd.apply();
         wd.destroy();

@@ -14,11 +14,9 @@
 mod common;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{kube, tools, Cli, KubeControlPlane, Workdir};
+use common::{kube, tools, Cli, KubeControlPlane, StatefulSetController as Controller, Workdir};
 
 const ADDR: &str = "zkkafka_zookeeper_ensemble.main";
 
@@ -48,67 +46,6 @@ fn workdir(cli: Cli, kubeconfig: &std::path::Path, namespace: &str) -> Workdir {
         ),
     );
     wd
-}
-
-/// Plays the StatefulSet controller for one namespace: whenever a StatefulSet's status lags
-/// its spec, writes `replicas`, `readyReplicas` and `observedGeneration` as the controller
-/// would once every pod is ready. There is no controller on this control plane (no pods ever
-/// run), so without this the provider's readiness wait could never end.
-struct Controller {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Controller {
-    fn start(kube: &KubeControlPlane, namespace: &str) -> Controller {
-        let stop = Arc::new(AtomicBool::new(false));
-        let (k, ns, flag) = (kube.clone(), namespace.to_owned(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                if let Some(list) = k.get_json(&["statefulsets", "-n", &ns]) {
-                    for sts in list["items"].as_array().cloned().unwrap_or_default() {
-                        let name = sts["metadata"]["name"].as_str().unwrap_or_default();
-                        let want = sts["spec"]["replicas"].as_i64().unwrap_or(1);
-                        let generation = sts["metadata"]["generation"].as_i64().unwrap_or(1);
-                        let ready = sts["status"]["readyReplicas"].as_i64().unwrap_or(0);
-                        let seen = sts["status"]["observedGeneration"].as_i64().unwrap_or(0);
-                        if ready != want || seen != generation {
-                            let patch = serde_json::json!({ "status": {
-                                "replicas": want, "readyReplicas": want, "currentReplicas": want,
-                                "updatedReplicas": want, "availableReplicas": want,
-                                "observedGeneration": generation,
-                            }});
-                            let _ = k.kubectl(&[
-                                "patch",
-                                "statefulset",
-                                name,
-                                "-n",
-                                &ns,
-                                "--subresource=status",
-                                "--type=merge",
-                                "-p",
-                                &patch.to_string(),
-                            ]);
-                        }
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(300));
-            }
-        });
-        Controller {
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 /// Runs `f` with tofu, and with terraform when one is on PATH.

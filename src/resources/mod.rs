@@ -5,8 +5,8 @@
 //! share (ACL and connection blocks, validators, error diagnostics); [`provider_config`]
 //! parses the provider's `kubernetes {}` and `zookeeper {}` blocks; [`functions`] holds
 //! `provider::zkkafka::digest_id`. [`k8s_common`] holds what the Kubernetes-backed resources
-//! share. [`kafka_cluster`] renders Kafka clusters (not registered yet). [`zookeeper_ensemble`] manages ZooKeeper ensembles on
-//! Kubernetes through the Kubernetes adapter.
+//! share. [`zookeeper_ensemble`] and [`kafka_cluster`] manage ZooKeeper ensembles and Kafka clusters
+//! on Kubernetes through the Kubernetes adapter.
 
 pub mod functions;
 pub mod k8s_common;
@@ -56,6 +56,7 @@ impl Provider for ZkKafkaProvider {
             Arc::new(znode::ZnodeResource),
             Arc::new(znode_acl::ZnodeAclResource),
             Arc::new(zookeeper_ensemble::ZookeeperEnsembleResource),
+            Arc::new(kafka_cluster::KafkaClusterResource),
         ]
     }
 

@@ -49,7 +49,7 @@ pub fn schema() -> Schema {
     );
     let zookeeper = connection_block_body(
         "Default ZooKeeper connection for zkkafka_znode and zkkafka_znode_acl (a resource's own \
-         connection {} block overrides it).",
+         zookeeper {} block overrides it).",
     );
     Schema {
         version: 0,
@@ -163,12 +163,12 @@ impl ProviderData {
             Configured::Unknown => Err(Diagnostic::error(
                 "ZooKeeper connection not known yet",
                 "The provider's zookeeper {} block depends on values that are not known yet. \
-                 Give the resource its own connection {} block taking those values, so it can \
+                 Give the resource its own zookeeper {} block taking those values, so it can \
                  be planned in the same run.",
             )),
             Configured::Absent => Err(Diagnostic::error(
                 "No ZooKeeper connection",
-                "Set zookeeper { connect_string = \"...\" } in the provider block, or a connection {} \
+                "Set zookeeper { connect_string = \"...\" } in the provider block, or a zookeeper {} \
                  block on the resource.",
             )),
         }

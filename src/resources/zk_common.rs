@@ -1,4 +1,4 @@
-//! What the znode resources share: the `acl` and `connection` blocks, their validators, the
+//! What the znode resources share: the `acl` and `zookeeper` (connection) blocks, their validators, the
 //! conversion between ACL blocks and ZooKeeper ACLs, choosing the session for a resource, and
 //! turning ZooKeeper errors into diagnostics.
 
@@ -81,7 +81,7 @@ fn auth_block() -> NestedBlock {
 }
 
 /// The attributes of a ZooKeeper connection, shared by the provider's `zookeeper {}` block and
-/// the resources' `connection {}` block.
+/// the resources' own `zookeeper {}` block.
 pub fn connection_block_body(description: &str) -> Block {
     Block::new(description)
         .attr(
@@ -102,9 +102,13 @@ pub fn connection_block_body(description: &str) -> Block {
         .block(auth_block())
 }
 
+/// The block name of a resource's own connection. Not `connection`: Terraform and OpenTofu
+/// reserve that name in resource blocks for provisioners and never pass it to the provider.
+pub const CONNECTION_BLOCK: &str = "zookeeper";
+
 pub fn connection_block() -> NestedBlock {
     NestedBlock::single(
-        "connection",
+        CONNECTION_BLOCK,
         connection_block_body(
             "Connection for this resource, overriding the provider's zookeeper {} block. \
              May take values from other resources (unknown until they exist).",
@@ -145,7 +149,7 @@ pub fn parse_connection(v: &Value) -> Option<ZkConnection> {
     })
 }
 
-/// Opens (or reuses) the session a resource talks through: its own `connection {}` block when
+/// Opens (or reuses) the session a resource talks through: its own `zookeeper {}` block when
 /// set, else the provider's `zookeeper {}` block.
 pub async fn session(ctx: &Context, value: &Value) -> Result<Arc<dyn ZnodeStore>, Diagnostic> {
     let data = ctx.provider_data::<ProviderData>().ok_or_else(|| {
@@ -154,14 +158,14 @@ pub async fn session(ctx: &Context, value: &Value) -> Result<Arc<dyn ZnodeStore>
             "The zkkafka provider was not configured before use. This is a bug in the provider or the CLI.",
         )
     })?;
-    let own = value.attr("connection");
+    let own = value.attr(CONNECTION_BLOCK);
     let conn = if !own.is_null() {
         parse_connection(own).ok_or_else(|| {
             Diagnostic::error(
                 "ZooKeeper connection not known yet",
-                "The connection block still has unknown values at apply time.",
+                "The resource's zookeeper block still has unknown values at apply time.",
             )
-            .at(AttributePath::attr("connection"))
+            .at(AttributePath::attr(CONNECTION_BLOCK))
         })?
     } else {
         data.zookeeper_default()?
@@ -177,7 +181,7 @@ pub fn zk_diagnostic(action: &str, err: ZkError) -> Diagnostic {
     let advice = match &err {
         ZkError::NoAuth { .. } => {
             " Add credentials with that permission to the provider's zookeeper { auth { ... } } block \
-             or the resource's connection { auth { ... } } block."
+             or the resource's own zookeeper { auth { ... } } block."
         }
         ZkError::BadVersion { .. } => {
             " Another client changed the znode since Terraform last read it; run plan again to see the change."
@@ -407,7 +411,7 @@ pub fn open_acl() -> Vec<Acl> {
 
 /// The digest ids a connection authenticates as.
 pub fn session_digest_ids(ctx: &Context, value: &Value) -> Vec<String> {
-    let own = value.attr("connection");
+    let own = value.attr(CONNECTION_BLOCK);
     let auth: Vec<ZkAuth> = if !own.is_null() {
         parse_connection(own).map(|c| c.auth).unwrap_or_default()
     } else {

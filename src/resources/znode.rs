@@ -451,7 +451,7 @@ impl Resource for ZnodeResource {
             ("create_parents", Value::Bool(false)),
             ("delete_children", Value::Bool(false)),
             ("acl", acl_value),
-            ("connection", Value::Null),
+            ("zookeeper", Value::Null),
         ]);
         set_stat(&mut state, &stat);
         Some(state)

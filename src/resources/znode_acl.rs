@@ -251,7 +251,7 @@ impl Resource for ZnodeAclResource {
                     ("acl", current.clone()),
                     ("original_acl", current),
                     ("acl_version", Value::int(stat.aversion.into())),
-                    ("connection", Value::Null),
+                    ("zookeeper", Value::Null),
                 ]))
             }
             Ok(None) => {

@@ -1,6 +1,6 @@
 //! What a plan refuses or warns about beyond single attributes: brokers removed without
 //! `allow_broker_removal`, storage shrinking, a changed controller count, version downgrades
-//! across a metadata version; and the KRaft cluster id, generated once and then kept.
+//! across a metadata version; and the form of a KRaft cluster id.
 
 use base64::Engine as _;
 
@@ -126,23 +126,6 @@ pub fn cluster_id_from_bytes(mut bytes: [u8; 16]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The cluster id a plan carries: the prior one when there is one (it never changes), a new
-/// one from `random` for a KRaft cluster being created, none in ZooKeeper mode.
-pub fn planned_cluster_id(
-    mode: &Mode,
-    prior: Option<&str>,
-    random: impl FnOnce() -> [u8; 16],
-) -> Option<String> {
-    match mode {
-        Mode::Zookeeper { .. } => None,
-        Mode::Kraft { .. } => Some(
-            prior
-                .map(str::to_owned)
-                .unwrap_or_else(|| cluster_id_from_bytes(random())),
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,19 +243,5 @@ mod tests {
         assert_eq!(id, "BwcHBwcHBwcHBwcHBwcHBw");
         assert!(!cluster_id_from_bytes([0xf8; 16]).starts_with('-'));
         assert_ne!(cluster_id_from_bytes([0; 16]), "AAAAAAAAAAAAAAAAAAAAAA");
-        let kraft = Mode::Kraft { controllers: 3 };
-        assert_eq!(
-            planned_cluster_id(&kraft, Some("kept"), || unreachable!()).as_deref(),
-            Some("kept")
-        );
-        assert_eq!(
-            planned_cluster_id(&kraft, None, || [7; 16]).as_deref(),
-            Some("BwcHBwcHBwcHBwcHBwcHBw")
-        );
-        let zk = Mode::Zookeeper {
-            connect_string: "zk:2181".into(),
-            chroot: "/e".into(),
-        };
-        assert_eq!(planned_cluster_id(&zk, None, || [7; 16]), None);
     }
 }
