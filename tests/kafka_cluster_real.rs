@@ -6,6 +6,13 @@
 //! VerifiableProducer, ConsoleConsumer) resolving the same names, so they bootstrap from and
 //! follow the advertised listeners as in-cluster clients would.
 //!
+//! Two modes:
+//! - KRaft on Kafka 4: 3 controllers and 3 brokers;
+//! - ZooKeeper mode on Kafka 3.9: 3 brokers on a real 3-member ZooKeeper ensemble run from the
+//!   zookeeper_ensemble resource's own rendered configuration
+//!   ([`common::ensemble::LocalEnsemble`]), reached through the ensemble's `connect_string`
+//!   (its client Service name) under a chroot that does not exist beforehand.
+//!
 //! What is rewritten for a host-local run, and nothing else:
 //! - the mount paths `/config` and `/data` become per-node directories;
 //! - `0.0.0.0` in `listeners` becomes the node's loopback address: all nodes share one host's
@@ -19,7 +26,8 @@
 //!
 //! Each scenario: a topic with 3 replicas and `min.insync.replicas=2`; messages produced with
 //! `acks=all` and consumed back; then a producer keeps going while one broker is killed
-//! (SIGKILL); every acknowledged message must be read back.
+//! (SIGKILL); every acknowledged message must be read back. One scenario at a time
+//! ([`SERIAL`]): each node is a JVM and the machine is small.
 
 mod common;
 
@@ -27,9 +35,12 @@ use std::collections::BTreeSet;
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use common::ensemble::{ensemble, LocalEnsemble};
 use common::{run_with_timeout, CliOutput};
+use zkkafka::adapters::zookeeper::{connect, ZnodeStore};
 use zkkafka::resources::kafka_cluster::render::config_map;
 use zkkafka::resources::kafka_cluster::{KafkaCluster, Role};
 use zkkafka::tfvalue::Value;
@@ -48,6 +59,9 @@ const HEAP: &str = "256m";
 /// When the broker dies, after the loss round's producer started.
 const KILL_AFTER: Duration = Duration::from_secs(8);
 
+/// One scenario at a time: the machine is small and every node is a JVM.
+static SERIAL: Mutex<()> = Mutex::new(());
+
 /// A fixed cluster id: the provider generates one per cluster and keeps it in state.
 const CLUSTER_ID: &str = "zkKafkaRealTestId000Aw";
 
@@ -62,7 +76,13 @@ struct LocalCluster {
 }
 
 impl LocalCluster {
-    fn new(cluster: KafkaCluster, kafka_home: PathBuf, net_slot: u8) -> LocalCluster {
+    /// `other_hosts`: more hosts-file lines (`address name`), e.g. a ZooKeeper ensemble's.
+    fn new(
+        cluster: KafkaCluster,
+        kafka_home: PathBuf,
+        net_slot: u8,
+        other_hosts: &str,
+    ) -> LocalCluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let net = (std::process::id() % 40) as u8 * 5 + net_slot;
         let mut hosts = String::from("127.0.0.1 localhost\n");
@@ -78,6 +98,7 @@ impl LocalCluster {
                 ));
             }
         }
+        hosts.push_str(other_hosts);
         let hosts_file = dir.path().join("hosts");
         std::fs::write(&hosts_file, hosts).expect("write hosts file");
         LocalCluster {
@@ -403,6 +424,7 @@ fn no_acknowledged_message_is_lost(local: &mut LocalCluster) {
 
 #[test]
 fn kraft_on_kafka_4_three_controllers_three_brokers() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let home = common::kafka_home("kafka4");
     let version = std::fs::read_to_string(home.join("VERSION")).expect("VERSION");
     let c = cluster(
@@ -410,7 +432,120 @@ fn kraft_on_kafka_4_three_controllers_three_brokers() {
         version.trim(),
     );
     assert_eq!(c.roles(), [Role::Controller, Role::Broker]);
-    let mut local = LocalCluster::new(c, home, 0);
+    let mut local = LocalCluster::new(c, home, 0, "");
     local.start_all();
     no_acknowledged_message_is_lost(&mut local);
+}
+
+/// The chroot the ZooKeeper-mode cluster asks for; neither it nor its parent exists before the
+/// brokers start.
+const CHROOT: &str = "/kafka/events";
+
+/// The children of the znode at `path`; `None` when it does not exist.
+async fn children(zk: &dyn ZnodeStore, path: &str) -> Option<BTreeSet<String>> {
+    zk.children(path)
+        .await
+        .unwrap_or_else(|e| panic!("listing {path}: {e}"))
+        .map(|c| c.into_iter().collect())
+}
+
+#[test]
+fn zookeeper_mode_on_kafka_3_on_a_rendered_ensemble_under_a_new_chroot() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+
+    // The ensemble: 3 members from the zookeeper_ensemble resource's rendered configuration.
+    let e = ensemble(3);
+    let mut zk = LocalEnsemble::new(3);
+    for id in 1..=3 {
+        zk.start(&e, id);
+    }
+    rt.block_on(zk.wait_quorum());
+    let store = rt
+        .block_on(connect(&zk.super_connection(1..=3)))
+        .expect("ZooKeeper session");
+    let root_before = rt.block_on(children(&*store, "/")).expect("root");
+    assert_eq!(
+        root_before,
+        BTreeSet::from(["zookeeper".to_string()]),
+        "a fresh ensemble holds only /zookeeper"
+    );
+
+    // The cluster points at the ensemble's connect_string, the client Service's DNS name;
+    // the hosts file maps it (and the members' pod names) onto the members' addresses.
+    let home = common::kafka_home("kafka");
+    let version = std::fs::read_to_string(home.join("VERSION")).expect("VERSION");
+    let version = version.trim();
+    assert!(
+        version.starts_with("3."),
+        "ZooKeeper mode needs Kafka 3.x, not {version}"
+    );
+    let c = cluster(
+        (
+            "zookeeper",
+            Value::object([
+                ("connect_string", Value::from(e.connect_string())),
+                ("chroot", Value::from(CHROOT)),
+            ]),
+        ),
+        version,
+    );
+    assert_eq!(c.roles(), [Role::Broker]);
+    let properties = config_map(&c, Role::Broker).object["data"]["server-0.properties"]
+        .as_str()
+        .expect("server-0.properties")
+        .to_owned();
+    assert!(
+        properties
+            .contains("\nzookeeper.connect=zk-client.data.svc.cluster.local:2181/kafka/events\n"),
+        "{properties}"
+    );
+    let mut local = LocalCluster::new(c, home, 1, &zk.client_hosts(&e, 1));
+    local.start_all();
+    local.wait_all_ready();
+
+    // Every broker registered under the chroot (a broker may open its listener a moment
+    // before it registers); nothing Kafka owns sits at the root.
+    let ids_path = format!("{CHROOT}/brokers/ids");
+    let want_ids: BTreeSet<String> = ["0", "1", "2"].map(String::from).into();
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        let ids = rt
+            .block_on(children(&*store, &ids_path))
+            .unwrap_or_default();
+        if ids == want_ids {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "brokers registered under {ids_path}: {ids:?}; broker 0 log:\n{}",
+            local.log_tail(Role::Broker, 0)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let root = rt.block_on(children(&*store, "/")).expect("root");
+    assert_eq!(
+        root,
+        BTreeSet::from(["kafka".to_string(), "zookeeper".to_string()]),
+        "only the chroot's first segment is new at the root (no /brokers, /controller...)"
+    );
+    assert_eq!(
+        rt.block_on(children(&*store, "/kafka")),
+        Some(BTreeSet::from(["events".to_string()]))
+    );
+    let under = rt
+        .block_on(children(&*store, CHROOT))
+        .expect("chroot exists");
+    for owned in ["brokers", "cluster", "config", "controller_epoch"] {
+        assert!(under.contains(owned), "{CHROOT}/{owned} missing: {under:?}");
+    }
+    eprintln!("ZooKeeper root {root:?}; under {CHROOT}: {under:?}");
+
+    no_acknowledged_message_is_lost(&mut local);
+    drop(local);
+    drop(zk);
 }

@@ -33,6 +33,8 @@
 #![allow(unreachable_pub)]
 #![allow(clippy::unwrap_used)]
 
+pub mod ensemble;
+
 use std::ffi::OsStr;
 use std::fmt;
 use std::io::{Read, Write};

@@ -169,6 +169,13 @@ pub fn server_properties(c: &KafkaCluster, role: Role, ordinal: u32) -> String {
 /// (`KAFKA_RACK`, from the pod's label), formats KRaft storage only when the log directory is
 /// empty, and execs the broker class (what the distribution's kafka-server-start.sh and
 /// kafka-storage.sh run, without needing those scripts).
+///
+/// In ZooKeeper mode the script leaves ZooKeeper alone: a chroot that does not exist yet
+/// (`chroot`, e.g. `/kafka/events`, at the end of `zookeeper.connect`) is created by Kafka 3.x
+/// itself, every missing prefix of the path, before the broker registers under it. That is
+/// what "the chroot is created when missing" rests on; tests/kafka_cluster_real.rs starts
+/// Kafka 3.9 on a fresh ensemble where the chroot and its parent are absent and finds the
+/// brokers registered under it and nothing of Kafka's at the root.
 pub fn start_script(c: &KafkaCluster) -> String {
     let log_option = if c.version.uses_log4j2() {
         format!("-Dlog4j2.configurationFile={CONFIG_MOUNT}/{LOG4J2_FILE}")
