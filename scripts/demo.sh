@@ -2,8 +2,10 @@
 # The main job, end to end on this machine: build the provider, start a local ZooKeeper,
 # apply the quickstart, show the plan of a configuration change and of a change made by hand,
 # put it back, destroy; then the same for a ZooKeeper ensemble on a local Kubernetes control
-# plane (a real kube-apiserver and etcd; no kubelet, so no pods run). Everything it installs
-# is cached (see scripts/install-tools.sh).
+# plane (a real kube-apiserver and etcd; no kubelet, so no pods run); then the full stack
+# (examples/zookeeper-stack: an ensemble, the chroot znode with its ACL, a Kafka cluster on the
+# ensemble) in one apply, a plan that rolls brokers, drift, restore, destroy. Everything it
+# installs is cached (see scripts/install-tools.sh).
 #
 #   scripts/demo.sh            # with OpenTofu (built from its Go module)
 #   DEMO_CLI=terraform scripts/demo.sh
@@ -116,5 +118,43 @@ banner "apply puts it back"
 banner "destroy"
 "$CLI" destroy -auto-approve -input=false
 "$KUBECTL" -n data get all,configmap,secret,poddisruptionbudget 2>&1 | grep -v '^$' || true
+
+mkdir -p "$WORK/stack"
+# No kubelet: no waiting for ready pods. The chroot znode is managed on the local ZooKeeper,
+# standing in for a port-forward to the ensemble's client Service (its pods never run here).
+sed -e 's/^  replicas  = 3$/  replicas  = 3\n  wait_for_ready = false # no kubelet in the demo/' \
+  -e 's/^  brokers   = 3$/  brokers   = 3\n  wait_for_ready = false # no kubelet in the demo/' \
+  "$ROOT/examples/zookeeper-stack/main.tf" >"$WORK/stack/main.tf"
+printf 'kubeconfig = "%s"\nnamespace  = "data"\nzookeeper_address = "%s"\n' "$KUBECONFIG" "$CONNECT" \
+  >"$WORK/stack/terraform.tfvars"
+cd "$WORK/stack"
+
+banner "$(basename "$CLI") apply (examples/zookeeper-stack: ensemble + chroot znode + Kafka 3.9 cluster, one run)"
+"$CLI" apply -auto-approve -input=false
+"$KUBECTL" -n data get statefulset,service,configmap,poddisruptionbudget
+bash "$ROOT/scripts/zkcli.sh" "$CONNECT" --auth admin:change-me -- getAcl /events
+"$KUBECTL" -n data get configmap events-broker-config -o jsonpath='{.data.server-0\.properties}' | grep -E '^(broker.id|zookeeper.connect|listeners)='
+
+banner "plan right after apply: no changes"
+"$CLI" plan -input=false -detailed-exitcode
+
+banner "a broker setting changes: the plan says which pods roll, in which order"
+sed -i 's/"min.insync.replicas"        = "2"/"min.insync.replicas"        = "2"\n    "log.retention.hours"        = "96"/' main.tf
+plan
+sed -i '/"log.retention.hours"        = "96"/d' main.tf
+
+banner "drift made by hand: a broker's server.properties edited, the bootstrap Service deleted"
+"$KUBECTL" -n data patch configmap events-broker-config --type=merge -p '{"data":{"server-1.properties":"edited=by-hand\n"}}'
+"$KUBECTL" -n data delete service events-bootstrap
+plan
+
+banner "apply puts it back"
+"$CLI" apply -auto-approve -input=false
+"$KUBECTL" -n data get service/events-bootstrap
+
+banner "destroy"
+"$CLI" destroy -auto-approve -input=false
+"$KUBECTL" -n data get all,configmap,poddisruptionbudget 2>&1 | grep -v '^$' || true
+bash "$ROOT/scripts/zkcli.sh" "$CONNECT" -- ls /
 
 banner "done"
