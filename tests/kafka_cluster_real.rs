@@ -42,6 +42,7 @@ use common::ensemble::{ensemble, LocalEnsemble};
 use common::{run_with_timeout, CliOutput};
 use zkkafka::adapters::zookeeper::{connect, ZnodeStore};
 use zkkafka::resources::kafka_cluster::render::config_map;
+use zkkafka::resources::kafka_cluster::roll::active_controller_in_log;
 use zkkafka::resources::kafka_cluster::{KafkaCluster, Role};
 use zkkafka::tfvalue::Value;
 
@@ -435,6 +436,56 @@ fn kraft_on_kafka_4_three_controllers_three_brokers() {
     let mut local = LocalCluster::new(c, home, 0, "");
     local.start_all();
     no_acknowledged_message_is_lost(&mut local);
+    the_active_controller_is_found_in_the_logs(&mut local);
+}
+
+/// The controllers whose log says they are the active controller, read the way the provider
+/// reads `pods/log` before a roll ([`active_controller_in_log`]).
+fn active_controllers(local: &LocalCluster, among: &[u32]) -> Vec<u32> {
+    among
+        .iter()
+        .copied()
+        .filter(|o| {
+            let log =
+                std::fs::read_to_string(local.node_dir(Role::Controller, *o).join("kafka.log"))
+                    .unwrap_or_default();
+            active_controller_in_log(&log) == Some(true)
+        })
+        .collect()
+}
+
+/// Exactly one controller's log names it active; when it dies, exactly one of the others
+/// takes over and its log says so, while the dead one's last word is still "Leader" (which
+/// is why the provider only asks pods that are ready).
+fn the_active_controller_is_found_in_the_logs(local: &mut LocalCluster) {
+    let all: Vec<u32> = (0..local.cluster.replicas(Role::Controller)).collect();
+    let first = active_controllers(local, &all);
+    assert_eq!(
+        first.len(),
+        1,
+        "one active controller by the logs: {first:?}"
+    );
+    let victim = first[0];
+    let mut process = local.take(Role::Controller, victim);
+    let _ = process.kill();
+    let _ = process.wait();
+    let rest: Vec<u32> = all.iter().copied().filter(|o| *o != victim).collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = active_controllers(local, &rest);
+        if now.len() == 1 {
+            eprintln!(
+                "controller {victim} was active; after it died, controller {} took over",
+                now[0]
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no single new active controller among {rest:?} within 60 s: {now:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 /// The chroot the ZooKeeper-mode cluster asks for; neither it nor its parent exists before the

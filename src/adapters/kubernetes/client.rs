@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams,
+    Api, ApiResource, DeleteParams, DynamicObject, ListParams, LogParams, Patch, PatchParams,
     PropagationPolicy,
 };
 use serde_json::Value as Json;
@@ -199,6 +199,30 @@ impl ObjectStore for KubeClient {
             )
             .await?;
         to_json(obj)
+    }
+
+    async fn pod_log_tail(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        lines: i64,
+    ) -> Result<String, KubeError> {
+        let api: Api<k8s_openapi::api::core::v1::Pod> =
+            Api::namespaced(self.client.clone(), namespace);
+        let params = LogParams {
+            container: Some(container.to_owned()),
+            tail_lines: Some(lines),
+            ..LogParams::default()
+        };
+        let op = Operation {
+            verb: "get",
+            resource: "pods/log".into(),
+            namespace: Some(namespace),
+            what: format!("the log of pod {namespace}/{pod}"),
+            server: &self.server,
+        };
+        self.call(op, api.logs(pod, &params)).await
     }
 
     fn requests_sent(&self) -> u64 {

@@ -108,6 +108,20 @@ pub trait ObjectStore: Send + Sync {
     /// the controller would (there is no kube-controller-manager on the test control plane).
     async fn patch_status(&self, object: &ObjectRef, status: &Json) -> Result<Json, KubeError>;
 
+    /// The last `lines` lines of a pod container's log (the `pods/log` subresource).
+    async fn pod_log_tail(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        lines: i64,
+    ) -> Result<String, KubeError> {
+        let _ = (container, lines);
+        Err(KubeError::NotFound {
+            what: format!("the log of pod {namespace}/{pod}"),
+        })
+    }
+
     /// Requests sent so far by this store (for the request-count benchmark and logs).
     fn requests_sent(&self) -> u64;
 }

@@ -6,8 +6,8 @@
 //! Update grows storage by resizing the claims (the StatefulSets are recreated around their
 //! running pods), applies the new objects, and restarts the pods whose start-time inputs
 //! changed (their config digest annotation or image differ from the new ones) one at a time
-//! in [`roll_order`]: not-ready pods first, controllers before brokers, by ordinal, each ready
-//! again before the next. Everything starts from what is observed, so an interrupted apply
+//! in [`roll_order`]: not-ready pods first, controllers before brokers (the active controller,
+//! found in the controllers' logs, last of them), by ordinal, each ready again before the next. Everything starts from what is observed, so an interrupted apply
 //! converges on the next one.
 
 use std::collections::BTreeMap;
@@ -26,7 +26,7 @@ use crate::tfvalue::{Diagnostic, Diagnostics, Value};
 
 use super::model::{self, KafkaCluster, Role};
 use super::render::{self, selector_labels, CONFIG_DIGEST_ANNOTATION};
-use super::roll::{roll_order, PodState};
+use super::roll::{active_controller_in_log, roll_order, PodState};
 
 /// Attributes never in the import record: computed from the rest (the cluster id is kept: it
 /// is generated once and the nodes' storage is formatted with it).
@@ -300,9 +300,6 @@ async fn roll(
         if ordinal >= c.replicas(role) || !pod_outdated(c, role, pod) {
             continue;
         }
-        // The active controller cannot be asked from here (no network path to the pods):
-        // controllers roll by ordinal, and KRaft elects a new leader within its election
-        // timeout when the active one stops.
         outdated.push(PodState {
             role,
             ordinal,
@@ -316,6 +313,7 @@ async fn roll(
                 .map(str::to_owned),
         );
     }
+    mark_active_controller(store, c, &mut outdated).await;
     if outdated.is_empty() {
         if pods.is_empty() {
             tracing::info!(cluster = %c.id(), "no pods observed: nothing to restart");
@@ -340,6 +338,54 @@ async fn roll(
         }
     }
     Ok(())
+}
+
+/// Lines of a controller's log read to find its latest Raft state transition.
+const CONTROLLER_LOG_LINES: i64 = 20_000;
+
+/// Marks the active KRaft controller among `pods`, so it restarts last (each restart of the
+/// active controller forces an election). The provider has no network path to the pods; it
+/// reads each controller's log through the API server (`pods/log`) for its latest Raft state
+/// transition ([`active_controller_in_log`]). When no log says so (rotated, or `pods/log` not
+/// permitted) the controllers roll by ordinal, and the log says why.
+async fn mark_active_controller(store: &dyn ObjectStore, c: &KafkaCluster, pods: &mut [PodState]) {
+    let controllers: Vec<usize> = (0..pods.len())
+        .filter(|i| pods[*i].role == Role::Controller && pods[*i].ready)
+        .collect();
+    if controllers.is_empty() {
+        return;
+    }
+    let logs = futures::future::join_all(controllers.iter().map(|i| {
+        let pod = c.pod_name(Role::Controller, pods[*i].ordinal);
+        async move {
+            store
+                .pod_log_tail(&c.namespace, &pod, render::CONTAINER, CONTROLLER_LOG_LINES)
+                .await
+        }
+    }))
+    .await;
+    let mut found = false;
+    for (i, log) in controllers.iter().zip(logs) {
+        match log {
+            Ok(text) => {
+                if active_controller_in_log(&text) == Some(true) {
+                    pods[*i].active_controller = true;
+                    found = true;
+                }
+            }
+            Err(err) => tracing::info!(
+                cluster = %c.id(),
+                error = %err,
+                "could not read a controller's log to find the active controller"
+            ),
+        }
+    }
+    if !found {
+        tracing::info!(
+            cluster = %c.id(),
+            "the active controller is not known: controllers roll by ordinal"
+        );
+    }
 }
 
 pub async fn delete(ctx: &Context, prior: &Value, diags: &mut Diagnostics) {

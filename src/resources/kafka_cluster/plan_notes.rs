@@ -27,7 +27,8 @@ pub fn roll_sentence(c: &KafkaCluster, role: Role, pods: u32) -> String {
     let order = match role {
         Role::Controller => format!(
             "Controllers roll first (before any broker), one at a time, each ready again \
-             before the next: {} (pods that are not ready go first).",
+             before the next: {} (pods that are not ready go first, the active controller \
+             last).",
             names.join(", ")
         ),
         Role::Broker => format!(

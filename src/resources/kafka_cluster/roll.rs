@@ -32,6 +32,17 @@ pub fn roll_order(pods: &[PodState]) -> Vec<PodState> {
     out
 }
 
+/// What a KRaft controller's log says of its role: `Some(true)` when its latest Raft state
+/// transition (`Completed transition to <state> from <state>`, logged at INFO by Kafka's
+/// QuorumState) is to `Leader`, i.e. it is the active controller; `Some(false)` for any other
+/// latest state; `None` when the log holds no transition (it rotated away, or the node has not
+/// joined yet).
+pub fn active_controller_in_log(log: &str) -> Option<bool> {
+    const MARK: &str = "Completed transition to ";
+    let at = log.rfind(MARK)?;
+    Some(log[at + MARK.len()..].starts_with("Leader"))
+}
+
 /// One partition's replication state, as the admin API reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartitionState {
@@ -71,6 +82,17 @@ mod tests {
             .iter()
             .map(|p| format!("{}-{}", p.role.as_str(), p.ordinal))
             .collect()
+    }
+
+    #[test]
+    fn active_controller_from_the_log() {
+        let log = "[2026] INFO [RaftManager id=1000] Completed transition to CandidateState(x) from Unattached(y) (org.apache.kafka.raft.QuorumState)\n\
+                   [2026] INFO [RaftManager id=1000] Completed transition to Leader(localVoterNode=z, epoch=1) from CandidateState(x) (org.apache.kafka.raft.QuorumState)\n\
+                   [2026] INFO something else\n";
+        assert_eq!(active_controller_in_log(log), Some(true));
+        let resigned = format!("{log}[2026] INFO [RaftManager id=1000] Completed transition to ResignedState(e=2) from Leader(epoch=1) (x)\n");
+        assert_eq!(active_controller_in_log(&resigned), Some(false));
+        assert_eq!(active_controller_in_log("[2026] INFO started\n"), None);
     }
 
     #[test]
