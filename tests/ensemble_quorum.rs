@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use common::ensemble::{ensemble, four_letter_word, LocalEnsemble, SERVE_TIMEOUT};
 use zkkafka::adapters::zookeeper::{connect, Acl, Perms, ZkConnection, ZkError, ZnodeStore};
 use zkkafka::resources::zookeeper_ensemble::membership::{
-    plan_membership, Membership, MembershipStep, Role,
+    leader_in_log, plan_membership, Membership, MembershipStep, Role,
 };
 
 /// How long one write may take to land while members come and go.
@@ -86,6 +86,21 @@ async fn writer(conn: ZkConnection, stop: Arc<AtomicBool>) -> (usize, Duration) 
     (written, slowest)
 }
 
+/// The members' own logs name the leader `srvr` reports, read the way the provider reads
+/// `pods/log` before a roll ([`leader_in_log`]): exactly `leader` says it leads.
+fn logs_name_the_leader(local: &LocalEnsemble, ids: impl IntoIterator<Item = u8>, leader: u8) {
+    for id in ids {
+        let log =
+            std::fs::read_to_string(local.member_dir(id).join("zookeeper.log")).unwrap_or_default();
+        assert_eq!(
+            leader_in_log(&log),
+            Some(id == leader),
+            "member {id}'s log vs srvr (leader {leader}):\n{}",
+            local.log_tail(id)
+        );
+    }
+}
+
 async fn quorum_forms_serves_and_survives_a_lost_member(size: u8, net_slot: u8) {
     let _serial = SERIAL.lock().await;
     let mut local = LocalEnsemble::new(net_slot);
@@ -94,6 +109,7 @@ async fn quorum_forms_serves_and_survives_a_lost_member(size: u8, net_slot: u8) 
         local.start(&rendered, id);
     }
     let leader = local.wait_quorum().await;
+    logs_name_the_leader(&local, 1..=size, leader);
     for id in 1..=size {
         assert!(
             local.probe(id, "alive"),
@@ -112,6 +128,7 @@ async fn quorum_forms_serves_and_survives_a_lost_member(size: u8, net_slot: u8) 
     local.kill(leader);
     let new_leader = local.wait_quorum().await;
     assert_ne!(new_leader, leader);
+    logs_name_the_leader(&local, (1..=size).filter(|id| *id != leader), new_leader);
     write_and_read(&conn, "/after", b"two").await;
     let s = store(&conn).await;
     assert_eq!(
@@ -123,6 +140,7 @@ async fn quorum_forms_serves_and_survives_a_lost_member(size: u8, net_slot: u8) 
     local.start(&rendered, leader);
     local.wait_quorum().await;
     assert_eq!(local.role(leader).await, Role::Follower);
+    logs_name_the_leader(&local, 1..=size, new_leader);
     eprintln!("{size} members: leader {leader}, after losing it leader {new_leader}; writes and reads served");
 }
 

@@ -23,7 +23,7 @@ use super::kube_io::{
     self, apply_body, interrupted_diagnostic, kube_diagnostic, object_ref, pod_ready,
     statefulset_ref, wait_pod_gone, wait_pod_replaced, wait_ready,
 };
-use super::membership::{roll_order, Role};
+use super::membership::{leader_in_log, roll_order, Role};
 use super::model::Ensemble;
 use super::observe::quantity_value;
 use super::refresh::set_computed;
@@ -365,11 +365,6 @@ async fn roll(
             continue;
         }
         let ready = pod_ready(pod);
-        // Roles come from ZooKeeper's `srvr`, which the provider cannot ask (no network path
-        // to the members, see docs/ensemble-scaling.md): ready members count as followers, so
-        // the order is not-ready first, then by descending ordinal. The leader is not singled
-        // out; its preStop hook (member.sh leave) removes it from the voters first, and
-        // ZooKeeper hands leadership to a remaining voter when that commits.
         members.push((
             id,
             if ready {
@@ -381,6 +376,7 @@ async fn roll(
         let uid = pod.pointer("/metadata/uid").and_then(Json::as_str);
         uids.insert(id, uid.map(str::to_owned));
     }
+    mark_leader(store, e, &mut members).await;
     let order =
         roll_order(&members).map_err(|err| Diagnostic::error("Roll refused", err.to_string()))?;
     for id in order {
@@ -405,6 +401,51 @@ async fn roll(
         }
     }
     Ok(())
+}
+
+/// Lines of a member's log read to find its latest peer state.
+const MEMBER_LOG_LINES: i64 = 20_000;
+
+/// Marks the leader among the serving `members`, so it restarts last and leadership moves
+/// once. The provider has no network path to the members to ask `srvr`; it reads each serving
+/// member's log through the API server (`pods/log`) for its latest peer state change
+/// ([`leader_in_log`]). When no single member's log says it leads (rotated, an election under
+/// way, or `pods/log` not permitted), members roll by descending id, and the log says why; a
+/// stopping leader's preStop hook takes it out of the voters first, so ZooKeeper hands
+/// leadership over before it stops.
+async fn mark_leader(store: &dyn ObjectStore, e: &Ensemble, members: &mut [(u8, Role)]) {
+    let serving: Vec<usize> = (0..members.len())
+        .filter(|i| members[*i].1 == Role::Follower)
+        .collect();
+    let logs = futures::future::join_all(serving.iter().map(|i| {
+        let pod = format!("{}-{}", e.name, members[*i].0 - 1);
+        async move {
+            store
+                .pod_log_tail(&e.namespace, &pod, render::CONTAINER, MEMBER_LOG_LINES)
+                .await
+        }
+    }))
+    .await;
+    let mut leaders = Vec::new();
+    for (i, log) in serving.iter().zip(logs) {
+        match log {
+            Ok(text) if leader_in_log(&text) == Some(true) => leaders.push(*i),
+            Ok(_) => {}
+            Err(err) => tracing::info!(
+                ensemble = %e.id(),
+                error = %err,
+                "could not read a member's log to find the leader"
+            ),
+        }
+    }
+    match leaders.as_slice() {
+        [one] => members[*one].1 = Role::Leader,
+        _ => tracing::info!(
+            ensemble = %e.id(),
+            claimed = leaders.len(),
+            "the leader is not known from the members' logs: members roll by descending id"
+        ),
+    }
 }
 
 pub async fn delete(ctx: &Context, prior: &Value, diags: &mut Diagnostics) {

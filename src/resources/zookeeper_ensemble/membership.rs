@@ -153,6 +153,16 @@ pub fn roll_order(members: &[(u8, Role)]) -> Result<Vec<u8>, RollError> {
     Ok(order.into_iter().map(|(id, _)| id).collect())
 }
 
+/// What a member's log says of its role: `Some(true)` when its latest peer state change
+/// (`Peer state changed: <state>`, logged at INFO by ZooKeeper's QuorumPeer: `looking`,
+/// `leading - discovery`, `following - broadcast`, ...) is to leading; `Some(false)` for any
+/// other latest state; `None` when the log holds none.
+pub fn leader_in_log(log: &str) -> Option<bool> {
+    const MARK: &str = "Peer state changed: ";
+    let at = log.rfind(MARK)?;
+    Some(log[at + MARK.len()..].starts_with("leading"))
+}
+
 /// Smallest majority of `n` voters.
 pub fn quorum(n: usize) -> usize {
     n / 2 + 1
@@ -173,6 +183,21 @@ pub fn majorities_intersect(a: &BTreeSet<u8>, b: &BTreeSet<u8>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leader_from_the_log() {
+        let log =
+            "INFO Peer state changed: looking\nINFO Peer state changed: leading - discovery\n\
+                   INFO Peer state changed: leading - broadcast\nINFO other\n";
+        assert_eq!(leader_in_log(log), Some(true));
+        let lost = format!("{log}INFO Peer state changed: looking\n");
+        assert_eq!(leader_in_log(&lost), Some(false));
+        assert_eq!(
+            leader_in_log("INFO Peer state changed: following - broadcast\n"),
+            Some(false)
+        );
+        assert_eq!(leader_in_log("INFO starting\n"), None);
+    }
     use MembershipStep::*;
 
     /// Applies steps to a membership, checking each step's preconditions and the quorum
