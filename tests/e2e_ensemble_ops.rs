@@ -436,8 +436,9 @@ fn claims(kube: &KubeControlPlane, ns: &str) -> Vec<(String, String, bool)> {
 // Making the API server reject an object
 
 /// A ValidatingAdmissionPolicy (built into kube-apiserver, no webhook) with its binding that
-/// denies one operation (`CREATE` or `UPDATE`) on the Service `name` in one namespace.
-/// Removed, and the removal awaited, on drop.
+/// denies one operation (`CREATE` or `UPDATE`) on the Service `name` in one namespace, with
+/// the status `reason` (`Invalid`: HTTP 422; `Forbidden`: HTTP 403, as admission webhooks such
+/// as policy engines answer by default). Removed, and the removal awaited, on drop.
 struct DenyService {
     kube: KubeControlPlane,
     policy: String,
@@ -448,7 +449,13 @@ struct DenyService {
 const DENY_MESSAGE: &str = "refused by the zkkafka e2e test policy";
 
 impl DenyService {
-    fn install(kube: &KubeControlPlane, ns: &str, operation: &str, name: &str) -> DenyService {
+    fn install(
+        kube: &KubeControlPlane,
+        ns: &str,
+        operation: &str,
+        name: &str,
+        reason: &str,
+    ) -> DenyService {
         let policy = format!("deny-{}-{ns}", operation.to_ascii_lowercase());
         let objects = json!({ "apiVersion": "v1", "kind": "List", "items": [
             {
@@ -464,6 +471,7 @@ impl DenyService {
                     "validations": [{
                         "expression": format!("object.metadata.name != '{name}'"),
                         "message": DENY_MESSAGE,
+                        "reason": reason,
                     }],
                 },
             },
@@ -820,7 +828,7 @@ fn an_object_rejected_mid_apply_fails_naming_it_and_the_next_apply_finishes() {
     wd.write("main.tf", &config(""));
 
     // Create: the client Service is refused; the objects applied before it stay.
-    let policy = DenyService::install(kube, &ns.name, "CREATE", "zk-client");
+    let policy = DenyService::install(kube, &ns.name, "CREATE", "zk-client", "Invalid");
     let out = wd.try_apply();
     out.assert_failure();
     assert!(
@@ -875,14 +883,20 @@ fn an_object_rejected_mid_apply_fails_naming_it_and_the_next_apply_finishes() {
     wd.assert_plan_empty();
 
     // Update (not tainted): a label on every object; the client Service's update is refused
-    // after the Secret and the headless Service took it, before the rest.
-    let policy = DenyService::install(kube, &ns.name, "UPDATE", "zk-client");
+    // after the Secret and the headless Service took it, before the rest. This time with a
+    // 403, which is a rejection, not missing RBAC permission.
+    let policy = DenyService::install(kube, &ns.name, "UPDATE", "zk-client", "Forbidden");
     wd.write("main.tf", &config("tier = \"blue\""));
     let out = wd.try_apply();
     out.assert_failure();
     assert!(
         flat(&out).contains("The API server rejected Service/zk-client"),
         "{out}"
+    );
+    assert!(flat(&out).contains(DENY_MESSAGE), "{out}");
+    assert!(
+        !flat(&out).contains("Kubernetes permission missing"),
+        "an admission denial is no RBAC problem:\n{out}"
     );
     assert!(!tainted(&wd), "a failed update is not tainted");
     let labelled = |key: &str| {
