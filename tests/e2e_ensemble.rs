@@ -8,8 +8,8 @@
 //! The control plane has no kubelet and no kube-controller-manager: StatefulSets are stored but
 //! no pod ever runs. Where the provider waits for ready members, the test plays the StatefulSet
 //! controller (see [`Controller`]) by writing `status.readyReplicas` itself. For the same
-//! reason no PersistentVolumeClaim is ever created, so "destroy keeps the claims" has nothing
-//! to keep here.
+//! reason no PersistentVolumeClaim is ever created here; tests/e2e_ensemble_ops.rs creates
+//! them itself for storage growth and `delete_volumes`.
 
 mod common;
 

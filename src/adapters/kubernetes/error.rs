@@ -77,6 +77,10 @@ impl KubeError {
                     401 => KubeError::Config {
                         detail: format!("the API server did not accept the credentials: {message}"),
                     },
+                    403 if !denied_by_authorizer(&message) => KubeError::Invalid {
+                        what: op.what.clone(),
+                        message,
+                    },
                     403 => KubeError::Forbidden {
                         verb: op.verb.to_owned(),
                         resource: op.resource.clone(),
@@ -113,6 +117,14 @@ impl KubeError {
     }
 }
 
+/// Whether a 403 comes from authorization (RBAC or another authorizer), which the API server
+/// words `User "<name>" cannot <verb> ...`. Other 403s come from admission (a policy, a
+/// webhook, a quota, Pod Security, a terminating namespace): they reject the object itself,
+/// and no permission granted would help.
+fn denied_by_authorizer(message: &str) -> bool {
+    message.contains("User \"") && message.contains("\" cannot ")
+}
+
 /// An error and its sources, `a: b: c`.
 pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
@@ -126,4 +138,48 @@ pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::denied_by_authorizer;
+
+    #[test]
+    fn forbidden_by_authorizer_or_by_admission() {
+        let cases = [
+            (
+                "rbac, namespaced",
+                r#"services "zk-client" is forbidden: User "limited" cannot patch resource "services" in API group "" in the namespace "data""#,
+                true,
+            ),
+            (
+                "rbac, cluster scope",
+                r#"storageclasses.storage.k8s.io "fast" is forbidden: User "system:serviceaccount:ci:tf" cannot get resource "storageclasses" in API group "storage.k8s.io" at the cluster scope"#,
+                true,
+            ),
+            (
+                "validating admission policy",
+                r#"services "zk-client" is forbidden: ValidatingAdmissionPolicy 'deny' with binding 'deny' denied request: not here"#,
+                false,
+            ),
+            (
+                "admission webhook",
+                r#"admission webhook "validation.gatekeeper.sh" denied the request: [required-labels] you must provide labels: {"owner"}"#,
+                false,
+            ),
+            (
+                "quota",
+                r#"persistentvolumeclaims "data-zk-3" is forbidden: exceeded quota: storage, requested: requests.storage=10Gi, used: requests.storage=30Gi, limited: requests.storage=32Gi"#,
+                false,
+            ),
+            (
+                "terminating namespace",
+                r#"configmaps "zk-config" is forbidden: unable to create new content in namespace data because it is being terminated"#,
+                false,
+            ),
+        ];
+        for (name, message, authorizer) in cases {
+            assert_eq!(denied_by_authorizer(message), authorizer, "{name}");
+        }
+    }
 }
