@@ -463,6 +463,79 @@ pub async fn grow_claims(
     Ok(())
 }
 
+/// The cache key of an observed object (shared by refresh and the plan's warnings).
+pub fn observed_key(namespace: &str, object_key: &str) -> String {
+    format!("{namespace}/{object_key}")
+}
+
+/// Refresh: fetches each of `objects` that state records (every one when it records none, as
+/// after an import) once, all at once, and returns the digest of each live object's managed
+/// fields by `Kind/name`; a missing object has no entry. The projections go to the provider's
+/// observation cache for the plan's warnings. `owner` names the resource in logs.
+pub async fn observe_objects(
+    ctx: &Context,
+    store: &dyn ObjectStore,
+    namespace: &str,
+    mut objects: Vec<RenderedObject>,
+    state: &Value,
+    owner: &str,
+) -> Result<BTreeMap<String, Value>, Diagnostic> {
+    if let Some(known) = state.attr("kubernetes_objects").as_entries() {
+        objects.retain(|o| known.contains_key(&o.key()));
+    }
+    let refs: Vec<ObjectRef> = objects
+        .iter()
+        .map(|o| ObjectRef::namespaced(o.api_version, o.kind, namespace, &o.name))
+        .collect();
+    let lives = futures::future::join_all(refs.iter().map(|r| store.get(r))).await;
+    // `gets` is this refresh's own count; `requests_total` is the process-wide counter, shared
+    // by refreshes running concurrently (so its deltas are not per resource).
+    tracing::debug!(
+        resource = %owner,
+        gets = objects.len(),
+        requests_total = store.requests_sent(),
+        "refreshed"
+    );
+    let mut digests = BTreeMap::new();
+    let mut observed = Vec::new();
+    for (o, live) in objects.iter().zip(lives) {
+        match live {
+            Ok(live) => {
+                let p = super::observe::project(&o.object, &live);
+                digests.insert(o.key(), Value::from(digest_of(&p)));
+                observed.push((observed_key(namespace, &o.key()), p));
+            }
+            Err(err) if err.is_not_found() => {}
+            Err(err) => return Err(kube_diagnostic(&err)),
+        }
+    }
+    if let Some(data) = provider_data(ctx) {
+        if let Ok(mut cache) = data.observed.lock() {
+            cache.extend(observed);
+        }
+    }
+    Ok(digests)
+}
+
+/// Destroy: deletes `objects` in reverse (apply) order; one already gone is fine.
+pub async fn delete_objects(
+    ctx: &Context,
+    store: &dyn ObjectStore,
+    namespace: &str,
+    objects: &[RenderedObject],
+) -> Result<(), Diagnostic> {
+    for o in objects.iter().rev() {
+        let r = ObjectRef::namespaced(o.api_version, o.kind, namespace, &o.name);
+        match ctx.wait(store.delete(&r, Propagation::Background)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) if err.is_not_found() => {}
+            Ok(Err(err)) => return Err(kube_diagnostic(&err)),
+            Err(i) => return Err(interrupted_diagnostic(i, &format!("deleting {}", o.key()))),
+        }
+    }
+    Ok(())
+}
+
 /// Deletes every volume claim matching `selector` (destroy with `delete_volumes = true`).
 pub async fn delete_claims(
     store: &dyn ObjectStore,

@@ -7,6 +7,7 @@
 pub mod kube_io;
 pub mod objects;
 pub mod observe;
+pub mod plan_notes;
 pub mod quantity;
 pub mod scheduling;
 pub mod validate;

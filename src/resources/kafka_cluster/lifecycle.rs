@@ -50,10 +50,6 @@ pub fn apply_body(c: &KafkaCluster, object: &RenderedObject, state: &Value) -> J
     with_import_record(object, record.as_deref())
 }
 
-pub fn object_ref(c: &KafkaCluster, o: &RenderedObject) -> ObjectRef {
-    ObjectRef::namespaced(o.api_version, o.kind, &c.namespace, &o.name)
-}
-
 pub fn statefulset_ref(c: &KafkaCluster, role: Role) -> ObjectRef {
     ObjectRef::namespaced(
         "apps/v1",
@@ -404,24 +400,9 @@ pub async fn delete(ctx: &Context, prior: &Value, diags: &mut Diagnostics) {
         }
     };
     let store = store.as_ref();
-    let mut objects = render::render(&c);
-    objects.reverse();
-    for o in &objects {
-        match ctx
-            .wait(store.delete(&object_ref(&c, o), Propagation::Background))
-            .await
-        {
-            Ok(Ok(_)) => {}
-            Ok(Err(err)) if err.is_not_found() => {}
-            Ok(Err(err)) => {
-                diags.push(kube_diagnostic(&err));
-                return;
-            }
-            Err(i) => {
-                diags.push(interrupted_diagnostic(i, &format!("deleting {}", o.key())));
-                return;
-            }
-        }
+    if let Err(d) = common::delete_objects(ctx, store, &c.namespace, &render::render(&c)).await {
+        diags.push(d);
+        return;
     }
     if prior.attr("delete_volumes").as_bool() == Some(true) {
         if let Err(d) = common::delete_claims(store, &c.namespace, &selector(&c, None)).await {

@@ -4,21 +4,11 @@
 use serde_json::Value as Json;
 
 use crate::framework::{Context, PlannedChange};
-use crate::resources::k8s_common::kube_io;
-use crate::resources::k8s_common::objects::RenderedObject;
-use crate::resources::k8s_common::observe::changed_fields;
-use crate::tfvalue::{Diagnostic, Diagnostics, Value};
+use crate::resources::k8s_common::plan_notes::{changed_objects, template, ObjectChange};
+use crate::tfvalue::{Diagnostic, Diagnostics};
 
 use super::model::{KafkaCluster, Role};
-use super::refresh::observed_key;
 use super::render;
-
-/// At most this many fields are named per object.
-const FIELDS_SHOWN: usize = 6;
-
-fn template(o: &Json) -> Option<&Json> {
-    o.pointer("/spec/template")
-}
 
 /// The roll order sentence for a role whose pods restart: `n` pods, by ordinal, not-ready
 /// ones first.
@@ -40,7 +30,8 @@ pub fn roll_sentence(c: &KafkaCluster, role: Role, pods: u32) -> String {
     format!("Pods will roll. {order}")
 }
 
-/// One warning per object whose digest changes.
+/// One warning per object whose digest changes; for the StatefulSets, members added or
+/// removed and whether (and in which order) pods roll.
 pub fn object_warnings(
     ctx: &Context,
     change: &PlannedChange,
@@ -48,61 +39,23 @@ pub fn object_warnings(
     planned: &KafkaCluster,
     diags: &mut Diagnostics,
 ) {
-    let (Some(before), Some(after)) = (
-        change.prior.attr("kubernetes_objects").as_entries(),
-        change.planned.attr("kubernetes_objects").as_entries(),
-    ) else {
-        return;
-    };
-    let rendered_prior: Vec<RenderedObject> = render::render(prior);
-    let rendered_planned: Vec<RenderedObject> = render::render(planned);
-    let cache = kube_io::provider_data(ctx)
-        .and_then(|d| d.observed.lock().ok().map(|c| c.clone()))
-        .unwrap_or_default();
-    // What each object looks like now: the last refresh's observation, else the prior render.
-    let current = |key: &str| -> Option<Json> {
-        cache.get(&observed_key(prior, key)).cloned().or_else(|| {
-            rendered_prior
-                .iter()
-                .find(|o| o.key() == key)
-                .map(|o| o.object.clone())
-        })
-    };
-    for object in &rendered_planned {
-        let key = object.key();
-        let planned_digest = after.get(&key);
-        if planned_digest.is_some_and(Value::is_unknown) {
-            continue;
-        }
-        let prior_digest = before.get(&key);
-        if prior_digest.is_some() && prior_digest == planned_digest {
-            continue;
-        }
-        let now = current(&key);
-        let (summary, mut detail) = match prior_digest {
-            None => (
-                format!("{key} will be created"),
-                format!(
-                    "{key} does not exist in namespace {}; apply creates it.",
-                    planned.namespace
-                ),
-            ),
-            Some(_) => {
-                let fields = now
-                    .as_ref()
-                    .map(|now| changed_fields(now, &object.object, FIELDS_SHOWN))
-                    .unwrap_or_default();
-                let list = if fields.is_empty() {
-                    "(fields not observed)".to_owned()
-                } else {
-                    fields.join(", ")
-                };
-                (
-                    format!("{key} will change"),
-                    format!("Changed fields: {list}."),
-                )
-            }
-        };
+    let rendered_prior = render::render(prior);
+    let rendered_planned = render::render(planned);
+    let changes = changed_objects(
+        ctx,
+        change,
+        &planned.namespace,
+        &rendered_prior,
+        &rendered_planned,
+    );
+    for ObjectChange {
+        object,
+        now,
+        created,
+        summary,
+        mut detail,
+    } in changes
+    {
         if object.kind == "StatefulSet" {
             let role = if object.name == planned.stateful_set_name(Role::Controller) {
                 Role::Controller
@@ -130,10 +83,9 @@ pub fn object_warnings(
                     )
                 });
             }
-            let rolls = match &now {
-                Some(now) => template(now) != template(&object.object),
-                None => false,
-            };
+            let rolls = now
+                .as_ref()
+                .is_some_and(|now| template(now) != template(&object.object));
             if rolls {
                 let existing = replicas_now
                     .and_then(|n| u32::try_from(n).ok())
@@ -141,7 +93,7 @@ pub fn object_warnings(
                     .min(want);
                 detail.push(' ');
                 detail.push_str(&roll_sentence(planned, role, existing));
-            } else if prior_digest.is_some() {
+            } else if !created {
                 detail.push_str(" Pods will not roll.");
             }
         }

@@ -3,22 +3,14 @@
 //! `kubernetes_objects`. A digest that differs from the rendered one is drift; a missing key is
 //! a deleted object; no object at all means the cluster is gone.
 
-use std::collections::BTreeMap;
-
 use crate::adapters::kubernetes::ObjectRef;
 use crate::framework::Context;
-use crate::resources::k8s_common::kube_io::{self as common, digest_of, IMPORT_RECORD_ANNOTATION};
-use crate::resources::k8s_common::observe::project;
+use crate::resources::k8s_common::kube_io::{self as common, IMPORT_RECORD_ANNOTATION};
 use crate::tfvalue::{Diagnostic, Diagnostics, Value};
 
-use super::lifecycle::{object_ref, set_computed};
+use super::lifecycle::set_computed;
 use super::model::{self, KafkaCluster, Role};
 use super::render;
-
-/// The cache key of an observed object (shared with the plan's warnings).
-pub fn observed_key(c: &KafkaCluster, object_key: &str) -> String {
-    format!("{}/{object_key}", c.namespace)
-}
 
 pub async fn read(ctx: &Context, state: &Value, diags: &mut Diagnostics) -> Option<Value> {
     let Ok(c) = KafkaCluster::from_value(state) else {
@@ -36,41 +28,22 @@ pub async fn read(ctx: &Context, state: &Value, diags: &mut Diagnostics) -> Opti
             return Some(state.clone());
         }
     };
-    let mut objects = render::render(&c);
-    // Only the objects state says were created (all of them after an import).
-    if let Some(known) = state.attr("kubernetes_objects").as_entries() {
-        objects.retain(|o| known.contains_key(&o.key()));
-    }
-    // One GET per managed object, all at once.
-    let lives = futures::future::join_all(
-        objects
-            .iter()
-            .map(|o| async { store.get(&object_ref(&c, o)).await }),
+    let digests = match common::observe_objects(
+        ctx,
+        store.as_ref(),
+        &c.namespace,
+        render::render(&c),
+        state,
+        &c.id(),
     )
-    .await;
-    tracing::debug!(cluster = %c.id(), gets = objects.len(), "refreshed");
-
-    let mut digests = BTreeMap::new();
-    let mut observed = Vec::new();
-    for (o, live) in objects.iter().zip(lives) {
-        match live {
-            Ok(live) => {
-                let p = project(&o.object, &live);
-                digests.insert(o.key(), Value::from(digest_of(&p)));
-                observed.push((observed_key(&c, &o.key()), p));
-            }
-            Err(err) if err.is_not_found() => {}
-            Err(err) => {
-                diags.push(common::kube_diagnostic(&err));
-                return Some(state.clone());
-            }
+    .await
+    {
+        Ok(d) => d,
+        Err(d) => {
+            diags.push(d);
+            return Some(state.clone());
         }
-    }
-    if let Some(data) = common::provider_data(ctx) {
-        if let Ok(mut cache) = data.observed.lock() {
-            cache.extend(observed);
-        }
-    }
+    };
     if digests.is_empty() {
         tracing::info!(cluster = %c.id(), "no managed object exists: the cluster is gone");
         return None;

@@ -58,10 +58,6 @@ pub fn apply_body(object: &RenderedObject, state: &Value) -> Json {
     common::with_import_record(object, record.as_deref())
 }
 
-pub fn object_ref(e: &Ensemble, o: &RenderedObject) -> ObjectRef {
-    ObjectRef::namespaced(o.api_version, o.kind, &e.namespace, &o.name)
-}
-
 pub fn statefulset_ref(e: &Ensemble) -> ObjectRef {
     ObjectRef::namespaced("apps/v1", "StatefulSet", &e.namespace, &e.name)
 }

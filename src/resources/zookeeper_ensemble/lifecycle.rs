@@ -20,8 +20,8 @@ use crate::resources::k8s_common::kube_io::{self as common, set_objects};
 use crate::tfvalue::{Diagnostic, Diagnostics, Value};
 
 use super::kube_io::{
-    self, apply_body, interrupted_diagnostic, kube_diagnostic, object_ref, pod_ready,
-    statefulset_ref, wait_pod_gone, wait_pod_replaced, wait_ready,
+    self, apply_body, interrupted_diagnostic, kube_diagnostic, pod_ready, statefulset_ref,
+    wait_pod_gone, wait_pod_replaced, wait_ready,
 };
 use super::membership::{leader_in_log, roll_order, Role};
 use super::model::Ensemble;
@@ -464,21 +464,10 @@ pub async fn delete(ctx: &Context, prior: &Value, diags: &mut Diagnostics) {
         }
     };
     let store = store.as_ref();
-    let mut objects = render::render(&e, "");
-    objects.reverse();
-    for o in &objects {
-        let r = object_ref(&e, o);
-        match ctx.wait(store.delete(&r, Propagation::Background)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(err)) => {
-                diags.push(kube_diagnostic(&err));
-                return;
-            }
-            Err(i) => {
-                diags.push(interrupted_diagnostic(i, &format!("deleting {}", o.key())));
-                return;
-            }
-        }
+    if let Err(d) = common::delete_objects(ctx, store, &e.namespace, &render::render(&e, "")).await
+    {
+        diags.push(d);
+        return;
     }
     if prior.attr("delete_volumes").as_bool() == Some(true) {
         if let Err(d) = common::delete_claims(store, &e.namespace, &selector(&e)).await {

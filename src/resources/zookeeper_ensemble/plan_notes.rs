@@ -5,16 +5,14 @@
 use serde_json::Value as Json;
 
 use crate::framework::{Context, PlannedChange};
-use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics, Value};
+use crate::resources::k8s_common::plan_notes::{
+    changed_objects, current_object, template, ObjectChange,
+};
+use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics};
 
-use super::kube_io;
 use super::model::Ensemble;
-use super::observe::{changed_fields, quantity_value};
-use super::refresh::observed_key;
-use super::render::{self, RenderedObject};
-
-/// At most this many fields are named per object.
-const FIELDS_SHOWN: usize = 6;
+use super::observe::quantity_value;
+use super::render;
 
 /// Storage rules at plan time: shrink refused, class change replaces.
 pub fn check_storage(
@@ -65,11 +63,8 @@ pub fn check_storage(
     }
 }
 
-fn template(o: &Json) -> Option<&Json> {
-    o.pointer("/spec/template")
-}
-
-/// One warning per object whose digest changes.
+/// One warning per object whose digest changes; for the StatefulSet and the ConfigMap,
+/// members stepping and whether pods roll.
 pub fn object_warnings(
     ctx: &Context,
     change: &PlannedChange,
@@ -77,33 +72,23 @@ pub fn object_warnings(
     planned: &Ensemble,
     diags: &mut Diagnostics,
 ) {
-    let (Some(before), Some(after)) = (
-        change.prior.attr("kubernetes_objects").as_entries(),
-        change.planned.attr("kubernetes_objects").as_entries(),
-    ) else {
-        return;
-    };
     let password = change
         .prior
         .attr("super_password")
         .as_str()
         .unwrap_or_default();
-    let rendered_prior: Vec<RenderedObject> = render::render(prior, password);
-    let rendered_planned: Vec<RenderedObject> = render::render(planned, password);
-    let cache = kube_io::provider_data(ctx)
-        .and_then(|d| d.observed.lock().ok().map(|c| c.clone()))
-        .unwrap_or_default();
-    // What each object looks like now: the last refresh's observation, else the prior render.
-    let current = |key: &str| -> Option<Json> {
-        cache.get(&observed_key(prior, key)).cloned().or_else(|| {
-            rendered_prior
-                .iter()
-                .find(|o| o.key() == key)
-                .map(|o| o.object.clone())
-        })
-    };
+    let rendered_prior = render::render(prior, password);
+    let rendered_planned = render::render(planned, password);
+    let changes = changed_objects(
+        ctx,
+        change,
+        &planned.namespace,
+        &rendered_prior,
+        &rendered_planned,
+    );
     let sts_key = format!("StatefulSet/{}", planned.name);
-    let sts_now = current(&sts_key);
+    // The StatefulSet as it is now (observed, else as rendered before), changed or not.
+    let sts_now = current_object(ctx, &prior.namespace, &sts_key, &rendered_prior);
     let sts_next = rendered_planned.iter().find(|o| o.key() == sts_key);
     let rolls = match (&sts_now, sts_next) {
         (Some(now), Some(next)) => template(now) != template(&next.object),
@@ -113,39 +98,13 @@ pub fn object_warnings(
         .as_ref()
         .and_then(|s| s.pointer("/spec/replicas"))
         .and_then(Json::as_i64);
-    for object in &rendered_planned {
-        let key = object.key();
-        let planned_digest = after.get(&key);
-        if planned_digest.is_some_and(Value::is_unknown) {
-            continue;
-        }
-        let prior_digest = before.get(&key);
-        if prior_digest.is_some() && prior_digest == planned_digest {
-            continue;
-        }
-        let (summary, mut detail) = match prior_digest {
-            None => (
-                format!("{key} will be created"),
-                format!(
-                    "{key} does not exist in namespace {}; apply creates it.",
-                    planned.namespace
-                ),
-            ),
-            Some(_) => {
-                let fields = current(&key)
-                    .map(|now| changed_fields(&now, &object.object, FIELDS_SHOWN))
-                    .unwrap_or_default();
-                let list = if fields.is_empty() {
-                    "(fields not observed)".to_owned()
-                } else {
-                    fields.join(", ")
-                };
-                (
-                    format!("{key} will change"),
-                    format!("Changed fields: {list}."),
-                )
-            }
-        };
+    for ObjectChange {
+        object,
+        summary,
+        mut detail,
+        ..
+    } in changes
+    {
         if object.kind == "StatefulSet" {
             if let Some(now) = replicas_now.filter(|n| *n != i64::from(planned.replicas)) {
                 detail.push_str(&format!(

@@ -3,23 +3,15 @@
 //! that differs from the rendered one is drift; a missing key is a deleted object; no object
 //! at all means the ensemble is gone.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value as Json;
 
 use crate::framework::Context;
+use crate::resources::k8s_common::kube_io as common;
 use crate::tfvalue::{Diagnostic, Diagnostics, Value};
 
-use super::kube_io::{self, decode_import_record, object_ref, IMPORT_RECORD_ANNOTATION};
+use super::kube_io::{self, decode_import_record, IMPORT_RECORD_ANNOTATION};
 use super::model::Ensemble;
-use super::observe::project;
 use super::render;
-use crate::resources::k8s_common::kube_io::digest_of;
-
-/// The cache key of an observed object.
-pub fn observed_key(e: &Ensemble, object_key: &str) -> String {
-    format!("{}/{object_key}", e.namespace)
-}
 
 /// Sets the attributes computed from the model (id, connect string, members).
 pub fn set_computed(state: &mut Value, e: &Ensemble) {
@@ -51,49 +43,16 @@ pub async fn read(ctx: &Context, state: &Value, diags: &mut Diagnostics) -> Opti
     if password.is_empty() {
         objects.retain(|o| o.kind != "Secret");
     }
-    // Only the objects state says were created (all of them after an import).
-    if let Some(known) = state.attr("kubernetes_objects").as_entries() {
-        objects.retain(|o| known.contains_key(&o.key()));
-    }
-    // One GET per managed object, all at once.
-    let lives = futures::future::join_all(
-        objects
-            .iter()
-            .map(|o| async { store.get(&object_ref(&e, o)).await }),
-    )
-    .await;
-    // `gets` is this refresh's own count; `requests_total` is the process-wide counter, shared
-    // by refreshes running concurrently (so its deltas are not per ensemble).
-    tracing::debug!(
-        ensemble = %e.id(),
-        gets = objects.len(),
-        requests_total = store.requests_sent(),
-        "refreshed"
-    );
-
-    let mut digests = BTreeMap::new();
-    let mut observed = Vec::new();
-    for (o, live) in objects.iter().zip(lives) {
-        match live {
-            Ok(live) => {
-                let p = project(&o.object, &live);
-                digests.insert(o.key(), Value::from(digest_of(&p)));
-                observed.push((observed_key(&e, &o.key()), p));
-            }
-            Err(err) if err.is_not_found() => {}
-            Err(err) => {
-                diags.push(kube_io::kube_diagnostic(&err));
+    let digests =
+        match common::observe_objects(ctx, store.as_ref(), &e.namespace, objects, state, &e.id())
+            .await
+        {
+            Ok(d) => d,
+            Err(d) => {
+                diags.push(d);
                 return Some(state.clone());
             }
-        }
-    }
-    if let Some(data) = kube_io::provider_data(ctx) {
-        if let Ok(mut cache) = data.observed.lock() {
-            for (k, v) in observed {
-                cache.insert(k, v);
-            }
-        }
-    }
+        };
     if digests.is_empty() {
         tracing::info!(ensemble = %e.id(), "no managed object exists: the ensemble is gone");
         return None;
