@@ -128,15 +128,19 @@ impl Resource for KafkaClusterResource {
             KafkaCluster::from_value(&change.prior).ok()
         };
         // The cluster id is kept from state; a new cluster (or a replacement) gets one at apply.
+        let prior_id = change.prior.attr("cluster_id").as_str().map(str::to_owned);
         change.set_planned("cluster_id", Value::Null);
         let Ok(mut c) = KafkaCluster::from_value(&change.planned) else {
+            // Parts of the configuration are not known yet (the mode among them, perhaps):
+            // the id is the one in state, else known only at apply.
+            change.set_planned("cluster_id", prior_id.map_or(Value::Unknown, Value::from));
             return;
         };
         let replacing = prior
             .as_ref()
             .and_then(|p| plan_rules::replacing_change(p, &c));
         if replacing.is_none() && matches!(c.mode, Mode::Kraft { .. }) {
-            c.cluster_id = change.prior.attr("cluster_id").as_str().map(str::to_owned);
+            c.cluster_id = prior_id;
         }
         for (name, value) in computed_from_model(&c) {
             change.set_planned(name, value);
@@ -219,5 +223,93 @@ impl Resource for KafkaClusterResource {
 
     async fn import(&self, ctx: &Context, id: &str, diags: &mut Diagnostics) -> Option<Value> {
         refresh::import(ctx, id, diags).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::plan::derive;
+    use crate::framework::StopSignal;
+
+    fn config(mode: (&str, Value)) -> Value {
+        let schema = model::schema();
+        let names: Vec<String> = match schema.block.value_type() {
+            crate::tfvalue::Type::Object(attrs) => attrs.into_keys().collect(),
+            _ => Vec::new(),
+        };
+        let mut v = Value::object(names.into_iter().map(|k| (k, Value::Null)));
+        if let Value::Object(m) = &mut v {
+            m.insert("name".into(), Value::from("events"));
+            m.insert("namespace".into(), Value::from("data"));
+            m.insert("brokers".into(), Value::int(3));
+            m.insert(mode.0.into(), mode.1);
+        }
+        v
+    }
+
+    fn kraft() -> (&'static str, Value) {
+        ("kraft", Value::object([("controllers", Value::int(3))]))
+    }
+
+    async fn plan(prior: &Value, cfg: &Value) -> PlannedChange {
+        let schema = model::schema();
+        let mut change = derive(&schema.block, prior, cfg, cfg);
+        let ctx = Context::new(None, StopSignal::default());
+        KafkaClusterResource
+            .modify_plan(&ctx, &mut change, &mut Diagnostics::new())
+            .await;
+        change
+    }
+
+    #[tokio::test]
+    async fn a_new_kraft_cluster_gets_its_id_at_apply_and_keeps_it() {
+        let cfg = config(kraft());
+        let change = plan(&Value::Null, &cfg).await;
+        assert_eq!(change.planned_attr("cluster_id"), &Value::Unknown);
+        let objects = change
+            .planned_attr("kubernetes_objects")
+            .as_entries()
+            .unwrap();
+        // The id is in the ConfigMaps (and so in the pod templates' config digest).
+        assert_eq!(objects["ConfigMap/events-broker-config"], Value::Unknown);
+        assert!(objects["Service/events-bootstrap"].as_str().is_some());
+
+        // Once created, the id is kept and every digest is known.
+        let mut state = change.planned.clone();
+        if let Value::Object(m) = &mut state {
+            m.insert("cluster_id".into(), Value::from("BwcHBwcHBwcHBwcHBwcHBw"));
+        }
+        let again = plan(&state, &cfg).await;
+        assert_eq!(
+            again.planned_attr("cluster_id"),
+            &Value::from("BwcHBwcHBwcHBwcHBwcHBw")
+        );
+        assert!(again
+            .planned_attr("kubernetes_objects")
+            .as_entries()
+            .unwrap()
+            .values()
+            .all(|v| v.as_str().is_some()));
+    }
+
+    #[tokio::test]
+    async fn zookeeper_mode_has_no_id_and_unknown_config_defers_it() {
+        let zk = (
+            "zookeeper",
+            Value::object([("connect_string", Value::from("zk-client:2181"))]),
+        );
+        let change = plan(&Value::Null, &config(zk)).await;
+        assert_eq!(change.planned_attr("cluster_id"), &Value::Null);
+        assert_eq!(
+            change.planned_attr("bootstrap_servers"),
+            &Value::from("events-bootstrap.data.svc.cluster.local:9092")
+        );
+        let unknown = (
+            "zookeeper",
+            Value::object([("connect_string", Value::Unknown)]),
+        );
+        let change = plan(&Value::Null, &config(unknown)).await;
+        assert_eq!(change.planned_attr("cluster_id"), &Value::Unknown);
     }
 }
