@@ -11,7 +11,7 @@
 //! - A readiness wait ends at the `timeouts` limit and on Ctrl-C, keeping the objects in state.
 //!
 //! Nothing acts on stored objects here, so the tests play the missing controllers where the
-//! provider depends on them (tests/common/kube_ops.rs, shared with tests/e2e_kafka_ops.rs), and
+//! provider depends on them (tests/common/played.rs, shared with tests/e2e_kafka_ops.rs), and
 //! say so: [`StatefulSetController`] writes StatefulSet status; [`BoundClaims`] creates the
 //! claims the StatefulSet controller would, bound to volumes as the persistent-volume
 //! controller would bind them.
@@ -23,9 +23,11 @@ use std::path::Path;
 use serde_json::{json, Value as Json};
 
 use common::kube_ops::{
-    claims, existing_objects, expandable_class, json_diagnostic, kubectl_name, run_interrupted,
-    set_of, unique, workdir, BoundClaims, DenyPolicy, StatefulSetController, DENY_MESSAGE,
-    EXPANDABLE_CLASS, HANG_GUARD,
+    existing_objects, json_diagnostic, kubectl_name, run_interrupted, set_of, unique, workdir,
+    DenyPolicy, DENY_MESSAGE, HANG_GUARD,
+};
+use common::played::{
+    claims, expandable_class, BoundClaims, StatefulSetController, EXPANDABLE_CLASS,
 };
 use common::{kube, tools, Cli, KubeControlPlane, Workdir};
 
@@ -157,7 +159,7 @@ fn scaling_steps_one_member_at_a_time_up_and_down() {
         [3, 4, 5, 4, 3],
         "spec.replicas as the StatefulSet controller saw it: one member per step"
     );
-    for common::kube_ops::Seen {
+    for common::played::Seen {
         replicas,
         note: seed,
         ..

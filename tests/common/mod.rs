@@ -35,9 +35,10 @@
 
 pub mod ensemble;
 pub mod kube_ops;
+pub mod played;
 
 #[allow(unused_imports)]
-pub use kube_ops::StatefulSetController;
+pub use played::StatefulSetController;
 
 use std::ffi::OsStr;
 use std::fmt;
