@@ -259,7 +259,10 @@ readyz() {
 wait_for() { # <what> <process-name> <check-function>
   local deadline=$((SECONDS + TIMEOUT))
   while ! "$3"; do
-    if ! pid_of "$2" >/dev/null; then
+    # A process seen gone is looked at again a moment later before it counts as dead: while
+    # it execs, its /proc cmdline can read empty for an instant (the pid file names the
+    # shell that execs it), which once failed a start whose process was running fine.
+    if ! pid_of "$2" >/dev/null && ! { sleep 0.5 && pid_of "$2" >/dev/null; }; then
       show_log "$2"
       return 1
     fi

@@ -34,6 +34,11 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod ensemble;
+pub mod kube_ops;
+pub mod played;
+
+#[allow(unused_imports)]
+pub use played::StatefulSetController;
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -248,6 +253,15 @@ impl CliOutput {
     /// Whether stdout or stderr contains `needle`.
     pub fn contains(&self, needle: &str) -> bool {
         self.stdout.contains(needle) || self.stderr.contains(needle)
+    }
+
+    /// stdout and stderr together with the line wrapping undone (diagnostics wrap at 80
+    /// columns): every run of whitespace becomes one space.
+    pub fn flat(&self) -> String {
+        self.combined()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -1038,66 +1052,5 @@ impl Drop for KubeNamespace {
         let _ = self
             .kube
             .kubectl(&["delete", "namespace", &self.name, "--wait=false"]);
-    }
-}
-
-/// Plays the StatefulSet controller for one namespace: whenever a StatefulSet's status lags
-/// its spec, writes `replicas`, `readyReplicas` and `observedGeneration` as the controller
-/// would once every pod is ready. There is no controller on this control plane (no pods ever
-/// run), so without this the provider's readiness wait could never end.
-pub struct StatefulSetController {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl StatefulSetController {
-    pub fn start(kube: &KubeControlPlane, namespace: &str) -> StatefulSetController {
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (k, ns, flag) = (kube.clone(), namespace.to_owned(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                if let Some(list) = k.get_json(&["statefulsets", "-n", &ns]) {
-                    for sts in list["items"].as_array().cloned().unwrap_or_default() {
-                        let name = sts["metadata"]["name"].as_str().unwrap_or_default();
-                        let want = sts["spec"]["replicas"].as_i64().unwrap_or(1);
-                        let generation = sts["metadata"]["generation"].as_i64().unwrap_or(1);
-                        let ready = sts["status"]["readyReplicas"].as_i64().unwrap_or(0);
-                        let seen = sts["status"]["observedGeneration"].as_i64().unwrap_or(0);
-                        if ready != want || seen != generation {
-                            let patch = serde_json::json!({ "status": {
-                                "replicas": want, "readyReplicas": want, "currentReplicas": want,
-                                "updatedReplicas": want, "availableReplicas": want,
-                                "observedGeneration": generation,
-                            }});
-                            let _ = k.kubectl(&[
-                                "patch",
-                                "statefulset",
-                                name,
-                                "-n",
-                                &ns,
-                                "--subresource=status",
-                                "--type=merge",
-                                "-p",
-                                &patch.to_string(),
-                            ]);
-                        }
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(300));
-            }
-        });
-        StatefulSetController {
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for StatefulSetController {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }

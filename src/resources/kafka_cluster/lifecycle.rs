@@ -230,7 +230,7 @@ pub async fn update(
     }
 
     // 3. Restarts of pods whose start-time inputs changed, in roll order.
-    if let Err(d) = roll(ctx, store, &c, planned).await {
+    if let Err(d) = roll(ctx, store, &c).await {
         fail!(d);
     }
 
@@ -271,14 +271,12 @@ pub fn pod_outdated(c: &KafkaCluster, role: Role, pod: &Json) -> bool {
     digest != Some(render::restart_digest(c, role).as_str()) || image != Some(c.image.as_str())
 }
 
-/// Restarts outdated pods one at a time in roll order, each ready again before the next.
-/// Without pods (nothing runs them) there is nothing to restart.
-async fn roll(
-    ctx: &Context,
-    store: &dyn ObjectStore,
-    c: &KafkaCluster,
-    planned: &Value,
-) -> Result<(), Diagnostic> {
+/// Restarts outdated pods one at a time in roll order, each ready again before the next,
+/// whatever `wait_for_ready` says: deleting the next pod before the last one is back is what
+/// takes partitions offline and the controller quorum down (with `wait_for_ready = false`
+/// every broker used to be deleted at once). Without pods (nothing runs them) there is
+/// nothing to restart.
+async fn roll(ctx: &Context, store: &dyn ObjectStore, c: &KafkaCluster) -> Result<(), Diagnostic> {
     let pods = store
         .list("v1", "Pod", &c.namespace, &selector(c, None))
         .await
@@ -324,13 +322,11 @@ async fn roll(
             .delete(&r, Propagation::Background)
             .await
             .map_err(|err| kube_diagnostic(&err))?;
-        if wait_for_ready(planned) {
-            let old = uids.get(&(p.role, p.ordinal)).cloned().flatten();
-            match common::wait_pod_replaced(ctx, store, &r, old.as_deref()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(err)) => return Err(kube_diagnostic(&err)),
-                Err(i) => return Err(interrupted_diagnostic(i, &format!("restarting {pod}"))),
-            }
+        let old = uids.get(&(p.role, p.ordinal)).cloned().flatten();
+        match common::wait_pod_replaced(ctx, store, &r, old.as_deref()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => return Err(kube_diagnostic(&err)),
+            Err(i) => return Err(interrupted_diagnostic(i, &format!("restarting {pod}"))),
         }
     }
     Ok(())

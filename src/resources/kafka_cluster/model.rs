@@ -417,7 +417,7 @@ pub fn schema() -> Schema {
     )
     .attr(
         Attribute::optional("wait_for_ready", Type::Bool)
-            .describe("Wait until every pod is ready before apply completes (default true).")
+            .describe("Wait until every pod is ready before apply completes (default true). A roll waits for each restarted pod to be ready before the next either way.")
             .default_value(Value::Bool(true)),
     )
     .attr(
