@@ -214,6 +214,10 @@ pub async fn update(
              reconfigure themselves when their pods run"
         );
     }
+    // Between membership steps the provider waits whenever pods run, whatever wait_for_ready
+    // says: the next step must not start before the previous member is in (or out). Without
+    // pods (nothing runs them) there is nothing to wait for unless asked.
+    let step_waits = wait_for_ready(planned) || !pods.is_empty();
     let mut previous = live_replicas.unwrap_or(e.replicas);
     for (i, n) in steps.iter().enumerate() {
         let last = i + 1 == steps.len();
@@ -237,7 +241,7 @@ pub async fn update(
         // Shrinking: the highest pod's preStop hook takes it out of the voters before it
         // stops (member.sh leave); the next step waits until it is gone. Growing: the new
         // member makes itself a voter (member.sh join) and only then is ready.
-        if wait_for_ready(planned) && shrinking {
+        if step_waits && shrinking {
             let pod = format!("{}-{}", e.name, n);
             match wait_pod_gone(ctx, store, &e, &pod).await {
                 Ok(Ok(())) => {}
@@ -248,7 +252,7 @@ pub async fn update(
                 )),
             }
         }
-        if wait_for_ready(planned) && (!last || steps.len() > 1) {
+        if step_waits && (!last || steps.len() > 1) {
             match wait_ready(ctx, store, &e, *n).await {
                 Ok(Ok(())) => {
                     tracing::info!(ensemble = %e.id(), members = n, "membership step done")
@@ -275,7 +279,7 @@ pub async fn update(
             .and_then(Json::as_str)
             .is_some_and(|i| i != e.image);
     if template_changed {
-        if let Err(d) = roll(ctx, store, &e, planned).await {
+        if let Err(d) = roll(ctx, store, &e).await {
             fail!(d);
         }
     }
@@ -326,12 +330,7 @@ async fn grow_storage(
 
 /// Restarts members whose pod is not of the StatefulSet's current revision, one at a time in
 /// roll order, each ready again before the next. Without pods there is nothing to restart.
-async fn roll(
-    ctx: &Context,
-    store: &dyn ObjectStore,
-    e: &Ensemble,
-    planned: &Value,
-) -> Result<(), Diagnostic> {
+async fn roll(ctx: &Context, store: &dyn ObjectStore, e: &Ensemble) -> Result<(), Diagnostic> {
     let pods = store
         .list("v1", "Pod", &e.namespace, &selector(e))
         .await
@@ -389,15 +388,14 @@ async fn roll(
             )
             .await
             .map_err(|err| kube_diagnostic(&err))?;
-        if wait_for_ready(planned) {
-            // The StatefulSet's readyReplicas still counts the old pod for a moment: wait for
-            // the new one (another uid) to be ready, i.e. a voter again.
-            let old_uid = uids.get(&id).cloned().flatten();
-            match wait_pod_replaced(ctx, store, e, &pod, old_uid.as_deref()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(err)) => return Err(kube_diagnostic(&err)),
-                Err(i) => return Err(interrupted_diagnostic(i, &format!("restarting {pod}"))),
-            }
+        // Always, whatever wait_for_ready says: one member down at a time is what keeps the
+        // quorum. The StatefulSet's readyReplicas still counts the old pod for a moment: wait
+        // for the new one (another uid) to be ready, i.e. a voter again.
+        let old_uid = uids.get(&id).cloned().flatten();
+        match wait_pod_replaced(ctx, store, e, &pod, old_uid.as_deref()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => return Err(kube_diagnostic(&err)),
+            Err(i) => return Err(interrupted_diagnostic(i, &format!("restarting {pod}"))),
         }
     }
     Ok(())

@@ -300,7 +300,7 @@ pub fn schema() -> Schema {
     )
     .attr(
         Attribute::optional("wait_for_ready", Type::Bool)
-            .describe("Wait until every member serves clients in one quorum before apply completes (default true).")
+            .describe("Wait until every member serves clients in one quorum before apply completes (default true). Restarts and membership steps wait for each member whenever pods run, whatever this says.")
             .default_value(Value::Bool(true)),
     )
     .attr(
