@@ -288,7 +288,9 @@ EOF
   # Kafka 4.x logs through log4j 2, whose SLF4J binding the distribution ships but the POMs do
   # not depend on (3.x brings slf4j-reload4j itself). Add the binding at log4j-core's version.
   local log4j
-  log4j="$(cd "$out/libs" && ls log4j-core-*.jar 2>/dev/null | sed -n 's/^log4j-core-\(.*\)\.jar$/\1/p' | head -n1)"
+  # (Kafka 3.x has no log4j-core: `ls` then fails, which must not end the script.)
+  log4j="$(cd "$out/libs" && { ls log4j-core-*.jar 2>/dev/null || true; } |
+    sed -n 's/^log4j-core-\(.*\)\.jar$/\1/p' | head -n1)"
   if [[ -n "$log4j" ]] && ! ls "$out/libs"/log4j-slf4j*-impl-*.jar >/dev/null 2>&1; then
     log "kafka: adding org.apache.logging.log4j:log4j-slf4j-impl:$log4j (SLF4J 1.x binding)"
     (cd "$work" && mvn -B -q -ntp -Dstyle.color=never "${repo_args[@]}" \
