@@ -1,0 +1,164 @@
+//! The provider binary's code layout: the functions `link/hot-text.ld` names (the ones a znode
+//! workload runs, found by `bench/hot_text.sh`) must land in the `.text.hot` section at the
+//! front of the code. The layout only saves memory (see bench/README.md); this test is what
+//! notices a script gone stale after the code or its dependencies changed, and says to
+//! regenerate it.
+
+use std::path::Path;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_terraform-provider-zkkafka");
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/link/hot-text.ld");
+/// Below this share of the script's names found in `.text.hot`, the script is stale.
+const MIN_SHARE: f64 = 0.8;
+const SHF_EXECINSTR: u64 = 0x4;
+const STT_FUNC: u8 = 2;
+
+struct Section {
+    name: String,
+    kind: u32,
+    flags: u64,
+    addr: u64,
+    offset: u64,
+    size: u64,
+    link: u32,
+}
+
+struct Elf {
+    bytes: Vec<u8>,
+    sections: Vec<Section>,
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes(bytes[at..at + 2].try_into().unwrap())
+}
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())
+}
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap())
+}
+fn c_string(bytes: &[u8], at: usize) -> String {
+    let end = bytes[at..]
+        .iter()
+        .position(|b| *b == 0)
+        .map_or(bytes.len(), |n| at + n);
+    String::from_utf8_lossy(&bytes[at..end]).into_owned()
+}
+
+impl Elf {
+    /// A 64-bit little-endian ELF file's section headers (all this test needs).
+    fn read(path: &Path) -> Elf {
+        let bytes = std::fs::read(path).expect("read the provider binary");
+        assert_eq!(&bytes[..4], b"\x7fELF", "not an ELF file");
+        assert_eq!(
+            (bytes[4], bytes[5]),
+            (2, 1),
+            "not a 64-bit little-endian ELF file"
+        );
+        let shoff = u64_at(&bytes, 0x28) as usize;
+        let shentsize = u16_at(&bytes, 0x3a) as usize;
+        let shnum = u16_at(&bytes, 0x3c) as usize;
+        let shstrndx = u16_at(&bytes, 0x3e) as usize;
+        let header = |i: usize| shoff + i * shentsize;
+        let names_at = u64_at(&bytes, header(shstrndx) + 0x18) as usize;
+        let sections = (0..shnum)
+            .map(|i| {
+                let h = header(i);
+                Section {
+                    name: c_string(&bytes, names_at + u32_at(&bytes, h) as usize),
+                    kind: u32_at(&bytes, h + 4),
+                    flags: u64_at(&bytes, h + 8),
+                    addr: u64_at(&bytes, h + 0x10),
+                    offset: u64_at(&bytes, h + 0x18),
+                    size: u64_at(&bytes, h + 0x20),
+                    link: u32_at(&bytes, h + 0x28),
+                }
+            })
+            .collect();
+        Elf { bytes, sections }
+    }
+
+    fn section(&self, name: &str) -> Option<(usize, &Section)> {
+        self.sections
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.name == name)
+    }
+
+    /// (name, section index, size) of every function in the static symbol table.
+    fn functions(&self) -> Vec<(String, usize, u64)> {
+        const SHT_SYMTAB: u32 = 2;
+        let Some(symtab) = self.sections.iter().find(|s| s.kind == SHT_SYMTAB) else {
+            return Vec::new();
+        };
+        let strtab = &self.sections[symtab.link as usize];
+        (0..symtab.size as usize / 24)
+            .map(|i| symtab.offset as usize + i * 24)
+            .filter(|at| self.bytes[at + 4] & 0xf == STT_FUNC)
+            .map(|at| {
+                let name = c_string(
+                    &self.bytes,
+                    strtab.offset as usize + u32_at(&self.bytes, at) as usize,
+                );
+                (
+                    name,
+                    u16_at(&self.bytes, at + 6) as usize,
+                    u64_at(&self.bytes, at + 16),
+                )
+            })
+            .collect()
+    }
+}
+
+fn script_patterns() -> usize {
+    let script = std::fs::read_to_string(SCRIPT).expect("read link/hot-text.ld");
+    script
+        .lines()
+        .filter(|line| line.trim_start().starts_with("*(.text."))
+        .count()
+}
+
+#[test]
+fn hot_functions_are_gathered_at_the_front_of_the_code() {
+    if std::env::var("ZKKAFKA_HOT_TEXT").is_ok_and(|v| v == "0") {
+        eprintln!("ZKKAFKA_HOT_TEXT=0: the binary was built without the hot-text layout");
+        return;
+    }
+    let elf = Elf::read(Path::new(BINARY));
+    let (hot_index, hot) = elf.section(".text.hot").expect(
+        "the provider binary has no .text.hot section: build.rs links it with link/hot-text.ld",
+    );
+    let (_, text) = elf.section(".text").expect("a .text section");
+    assert!(
+        hot.flags & SHF_EXECINSTR != 0,
+        ".text.hot is not executable"
+    );
+    assert!(hot.addr < text.addr, ".text.hot must come before .text");
+
+    let functions = elf.functions();
+    let in_hot: Vec<_> = functions
+        .iter()
+        .filter(|(_, index, _)| *index == hot_index)
+        .collect();
+    let patterns = script_patterns();
+    let share = in_hot.len() as f64 / patterns as f64;
+    let hot_kib = in_hot.iter().map(|(_, _, size)| size).sum::<u64>() / 1024;
+    eprintln!(
+        "{} of the script's {patterns} patterns matched functions in .text.hot ({share:.2}), \
+         {hot_kib} KiB of {} KiB of code",
+        in_hot.len(),
+        (hot.size + text.size) / 1024
+    );
+    assert!(!in_hot.is_empty(), "no function landed in .text.hot");
+    // A debug build has other functions (nothing is inlined), so only a release build is
+    // held to the share.
+    if !cfg!(debug_assertions) {
+        assert!(
+            share >= MIN_SHARE,
+            "only {} of the {patterns} functions link/hot-text.ld names landed in .text.hot \
+             ({share:.2} < {MIN_SHARE}): the script is stale. Regenerate it with \
+             bench/hot_text.sh and commit the result.",
+            in_hot.len()
+        );
+    }
+}
