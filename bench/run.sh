@@ -42,12 +42,14 @@ wrap() {
   mkdir -p "$dir"
   cat >"$dir/$name" <<WRAP
 #!/bin/sh
-exec /usr/bin/time -a -o "$log" -f %M "$real" "\$@"
+exec /usr/bin/time -a -o "$log" -f '%M %U %S' "$real" "\$@"
 WRAP
   chmod +x "$dir/$name"
 }
 
-peak_kib() { sort -n "$1" 2>/dev/null | tail -n1; }
+# Each wrapper line: peak RSS (KiB), user and system CPU seconds of one provider process.
+peak_kib() { awk '$1 > m {m = $1} END {print m + 0}' "$1" 2>/dev/null; }
+cpu_s() { awk '{s += $2 + $3} END {printf "%.2f", s}' "$1" 2>/dev/null; }
 
 echo "== 1. start to handshake"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:secp521r1 -nodes -subj /CN=localhost \
@@ -125,7 +127,8 @@ run_case() {
   for p in $(seq 1 "$PLANS"); do
     t0=$(now_ms)
     rc=0
-    (cd "$dir" && "$ZKKAFKA_TOFU" plan -detailed-exitcode -input=false -no-color >"$dir/plan.log" 2>&1) || rc=$?
+    (cd "$dir" && /usr/bin/time -a -o "$dir/tofu-cpu.log" -f '%M %U %S' \
+      "$ZKKAFKA_TOFU" plan -detailed-exitcode -input=false -no-color >"$dir/plan.log" 2>&1) || rc=$?
     t1=$(now_ms)
     [[ $rc == 0 ]] || { echo "$name: plan after apply was not empty (exit $rc)"; tail -n 30 "$dir/plan.log"; exit 1; }
     plans+=($((t1 - t0)))
@@ -137,9 +140,16 @@ run_case() {
   local per
   per=$(python3 -c "print(round($requests / ($PLANS * ($N + 1)), 2))")
   local peak; peak="$(peak_kib "$rss")"
+  # CPU per plan: the provider's processes, and tofu's own (its rusage includes the providers
+  # it waited for, so theirs is subtracted).
+  local provider_cpu total_cpu
+  provider_cpu="$(python3 -c "print(f'{$(cpu_s "$rss")/$PLANS:.2f}')")"
+  total_cpu="$(python3 -c "print(f'{$(cpu_s "$dir/tofu-cpu.log")/$PLANS:.2f}')")"
   printf '%-6s apply %6d ms | plan median %6d ms (%s) | provider peak RSS %6d KiB | ZooKeeper requests per znode per plan %s\n' \
     "$name" "$apply_ms" "$median" "${plans[*]}" "$peak" "$per"
-  echo "$name $apply_ms $median $peak $per" >>"$WORK/results"
+  printf '%-6s CPU per plan: provider %s s, tofu itself %s s\n' "$name" "$provider_cpu" \
+    "$(python3 -c "print(f'{$total_cpu - $provider_cpu:.2f}')")"
+  echo "$name $apply_ms $median $peak $per $provider_cpu" >>"$WORK/results"
   (cd "$dir" && "$ZKKAFKA_TOFU" destroy -auto-approve -input=false -no-color >"$dir/destroy.log" 2>&1) || true
 }
 
@@ -150,7 +160,7 @@ if [[ -n "${TFZK_PROVIDER:-}" ]]; then
 import sys
 rows = {l.split()[0]: l.split()[1:] for l in open(sys.argv[1])}
 o, t = rows["ours"], rows["tfzk"]
-print(f"ratio ours/tfzk: plan time {int(o[1]) / int(t[1]):.2f}, provider peak memory {int(o[2]) / int(t[2]):.2f}, apply time {int(o[0]) / int(t[0]):.2f}")
+print(f"ratio ours/tfzk: plan time {int(o[1]) / int(t[1]):.2f}, provider peak memory {int(o[2]) / int(t[2]):.2f}, apply time {int(o[0]) / int(t[0]):.2f}, provider CPU per plan {float(o[4]) / max(float(t[4]), 0.01):.2f}")
 PY
 else
   echo "tfzk: skipped (set TFZK_PROVIDER to a terraform-provider-zookeeper binary to compare)"
