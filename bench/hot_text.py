@@ -4,8 +4,9 @@
     hot_text.py BINARY LINK_MAP PROFILE_DIR > link/hot-text.ld
 
 PROFILE_DIR holds callgrind.<workload>.<pid> files (callgrind, uncompressed names) and
-perf.<workload>.<pid>.syms files (one symbol name per sample). A function counts once per
-workload it ran in; the script lists functions by that count (most first), then by name, one
+perf.<workload>.<pid>.syms files (`perf script -F ip,sym`: an address and a symbol per sample),
+a workload being one tofu command on one configuration. A function counts once per workload it
+ran in; the script lists functions by that count (most first), then by name, one
 input-section description each, found in LINK_MAP (the binary's lld map, which also resolves
 aliases: two instances LLVM merged share one section, named after one of them), with crate
 disambiguators, v0 back-references and ThinLTO suffixes wildcarded. Only the binary's own
@@ -30,16 +31,15 @@ LLVM_SUFFIX = re.compile(r"\.llvm\.[0-9]+$")
 # aws-lc prefixes its C symbols with its version: aws_lc_0_47_0_EVP_..., also after a prefix
 # of its own (AWS_LC_TRAMPOLINE_aws_lc_0_47_0_SHA256_Final).
 AWS_LC_PREFIX = re.compile(r"aws_lc_[0-9]+_[0-9]+_[0-9]+_")
-
-
+# A line of an lld map: VMA, LMA, size, alignment, then the indented name.
 MAP_LINE = re.compile(r"^\s*[0-9a-f]+\s+[0-9a-f]+\s+[0-9a-f]+\s+[0-9]+ (?P<name>.*?)\n?$")
 
 
 def input_sections(link_map):
-    """Symbol -> (file pattern, input section name), from an lld map (-Map, --no-demangle).
+    """Symbol -> (file, input section name), from an lld map (-Map, --no-demangle).
 
-    Lines have the columns VMA, LMA, size, alignment, then the name indented by 0 (an output
-    section), 8 (an input section: `file:(section)`) or 16 (a symbol in it) characters.
+    The name is indented by 0 (an output section), 8 (an input section: `file:(section)`) or
+    16 (a symbol in it) characters.
     """
     where = {}
     current = None
@@ -90,6 +90,7 @@ def perf_functions(path):
 
 
 def wildcard(name):
+    """A section or symbol name with the parts that change between builds made `*`."""
     base = LLVM_SUFFIX.sub("", name)
     suffix = "*" if base != name else ""
     if "_R" in base:
@@ -99,7 +100,7 @@ def wildcard(name):
 
 
 # An object file inside an archive, as the map names it: `path/lib.rlib(member.o)`.
-ARCHIVE_MEMBER = re.compile(r"^(?P<archive>.*/)?(?P<lib>lib[A-Za-z0-9_]+)-[0-9a-f]+\.rlib\((?:[0-9a-f]+-)?(?P<member>[^)]+)\)$")
+ARCHIVE_MEMBER = re.compile(r"^(?:.*/)?(?P<lib>lib[A-Za-z0-9_]+)-[0-9a-f]+\.rlib\((?:[0-9a-f]+-)?(?P<member>[^)]+)\)$")
 
 
 def input_pattern(file, section):

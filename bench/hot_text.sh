@@ -5,22 +5,24 @@
 #   bench/hot_text.sh            # profile, then write link/hot-text.ld
 #   HOT_TEXT_KEEP=1 bench/hot_text.sh   # keep the work directory (profiles, logs)
 #
-# Why: the provider's code is about 10 MiB, and a znode plan runs well under 2 MiB of it, spread
+# Why: the provider's code is about 7 MiB, and a znode plan runs about 1.4 MiB of it, spread
 # over the whole range. Linux maps file pages around every page a process touches (64 KiB
-# "fault-around"), so scattered hot code keeps most of the code resident. Gathered into a few
-# hundred contiguous pages, the same work keeps a quarter of it resident (numbers: bench/README.md).
+# "fault-around"), so scattered hot code keeps most of the code resident. Gathered at the front,
+# the same work keeps about a quarter of it resident (numbers: bench/README.md).
 #
-# How: the release binary runs the workloads below through the real tofu, with the provider
-# started under valgrind's callgrind (every function that runs at least once, however rarely)
-# and, separately, natively under `perf record` (functions callgrind misses because valgrind's
-# virtual CPU lacks features such as SHA-NI, so the native code picks other paths). The union of
-# the function names found in the provider binary becomes one input-section pattern each,
-# ordered by how many workloads ran it (code every process runs first). Names are v0-mangled
-# (.cargo/config.toml), so one name is one function instance; crate disambiguators, v0
-# back-references and ThinLTO's `.llvm.N` suffixes are wildcarded, so the script survives a new
-# compiler or dependency build. A stale script costs memory, never correctness: functions it
-# does not name are laid out as before. tests/binary_layout.rs fails when too few of its names
-# still land in .text.hot, which is the signal to run this again.
+# How: the release binary is linked with an lld map, which names the input section each
+# function came from (a function section, `.text.unlikely.*` for cold ones, or an assembly
+# object's one `.text`) and resolves aliases. It then runs the workloads below through the real
+# tofu, with the provider under valgrind's callgrind (every function that runs at least once,
+# however rarely) and, separately, natively under `perf record` (paths callgrind misses because
+# valgrind's virtual CPU lacks features such as SHA-NI or ADX). bench/hot_text.py turns the
+# functions found into one input-section description each, ordered by how many tofu commands
+# ran them (code every process runs first). Names are v0-mangled (.cargo/config.toml), so one
+# name is one function instance; crate disambiguators, v0 back-references, ThinLTO's `.llvm.N`
+# suffixes and aws-lc's version prefix are wildcarded, so the script survives a new compiler or
+# dependency build. A stale script costs memory, never correctness: functions it does not name
+# are laid out as before. tests/binary_layout.rs fails when too few of its names still land in
+# .text.hot, which is the signal to run this again.
 #
 # Workloads: `tofu providers schema`, then for each configuration (the 200-znode benchmark's
 # shape with fewer znodes, and examples/quickstart with digest auth, ACLs and digest_id):
@@ -38,15 +40,16 @@ command -v valgrind >/dev/null || { echo "hot_text: needs valgrind (apt-get inst
 command -v perf >/dev/null || { echo "hot_text: needs perf (apt-get install linux-perf)" >&2; exit 1; }
 
 ZKKAFKA_TOOLS="tofu zookeeper" source "$ROOT/scripts/env.sh"
+# shellcheck source=bench/znodes.sh
+source "$ROOT/bench/znodes.sh"
 WORK="$(mktemp -d)"
 cleanup() {
   bash "$ROOT/scripts/zookeeper.sh" stop "$WORK/zk" >/dev/null 2>&1 || true
   if [[ -n "${HOT_TEXT_KEEP:-}" ]]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
-# The link map names the input section each function came from (a function section, or an
-# assembly object's .text) and resolves aliases. The layout does not change which functions
-# run, so the binary may be linked with the current script in force.
+# The layout does not change which functions run, so the binary may be linked with the current
+# script in force (ZKKAFKA_HOT_TEXT=0 links it without).
 cargo rustc --release --locked -q --bin terraform-provider-zkkafka -- \
   -C link-arg=-Wl,-Map="$WORK/link.map" -C link-arg=-Wl,--no-demangle
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
@@ -82,14 +85,7 @@ CONNECT="$(cat "$WORK/zk/connect_string")"
 
 mkdir -p "$WORK/schema" "$WORK/znodes" "$WORK/quickstart"
 printf 'terraform {\n  required_providers {\n    zkkafka = { source = "zkkafka/zkkafka" }\n  }\n}\n' >"$WORK/schema/main.tf"
-{
-  printf 'terraform {\n  required_providers {\n    zkkafka = { source = "zkkafka/zkkafka" }\n  }\n}\n'
-  printf 'provider "zkkafka" {\n  zookeeper {\n    connect_string = "%s"\n  }\n}\n' "$CONNECT"
-  printf 'resource "zkkafka_znode" "root" {\n  path = "/hot-text"\n}\n'
-  for i in $(seq 1 "$N"); do
-    printf 'resource "zkkafka_znode" "n%d" {\n  path = "${zkkafka_znode.root.path}/n%d"\n  data = "value %d"\n}\n' "$i" "$i" "$i"
-  done
-} >"$WORK/znodes/main.tf"
+znode_config "$CONNECT" /hot-text "$N" >"$WORK/znodes/main.tf"
 cp "$ROOT/examples/quickstart/main.tf" "$WORK/quickstart/main.tf"
 
 # tofu_in DIR COMMAND ARGS...: one tofu command, its provider processes profiled under the

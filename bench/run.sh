@@ -23,6 +23,8 @@ PLANS="${BENCH_PLANS:-3}"
 
 # shellcheck source=scripts/env.sh
 source "$ROOT/scripts/env.sh"
+# shellcheck source=bench/znodes.sh
+source "$ROOT/bench/znodes.sh"
 cargo build --release --locked -q
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 BIN="$TARGET_DIR/release/terraform-provider-zkkafka"
@@ -94,14 +96,7 @@ PORT="${CONNECT##*:}"
 four() { timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0"; printf "%s" "$1" >&3; cat <&3' "$PORT" "$1"; }
 received() { four srvr | awk '/^Received:/ {print $2}'; }
 
-gen_ours() {
-  printf 'terraform {\n  required_providers {\n    zkkafka = { source = "zkkafka/zkkafka" }\n  }\n}\n'
-  printf 'provider "zkkafka" {\n  zookeeper {\n    connect_string = "%s"\n  }\n}\n' "$CONNECT"
-  printf 'resource "zkkafka_znode" "root" {\n  path = "/bench-ours"\n}\n'
-  for i in $(seq 1 "$N"); do
-    printf 'resource "zkkafka_znode" "n%d" {\n  path = "${zkkafka_znode.root.path}/n%d"\n  data = "value %d"\n}\n' "$i" "$i" "$i"
-  done
-}
+gen_ours() { znode_config "$CONNECT" /bench-ours "$N"; }
 gen_tfzk() {
   printf 'terraform {\n  required_providers {\n    zookeeper = { source = "tfzk/zookeeper" }\n  }\n}\n'
   printf 'provider "zookeeper" {\n  servers = "%s"\n}\n' "$CONNECT"

@@ -85,8 +85,8 @@ impl Elf {
             .find(|(_, s)| s.name == name)
     }
 
-    /// (name, section index, size) of every function in the static symbol table.
-    fn functions(&self) -> Vec<(String, usize, u64)> {
+    /// (name, section index) of every function in the static symbol table.
+    fn functions(&self) -> Vec<(String, usize)> {
         const SHT_SYMTAB: u32 = 2;
         let Some(symtab) = self.sections.iter().find(|s| s.kind == SHT_SYMTAB) else {
             return Vec::new();
@@ -100,11 +100,7 @@ impl Elf {
                     &self.bytes,
                     strtab.offset as usize + u32_at(&self.bytes, at) as usize,
                 );
-                (
-                    name,
-                    u16_at(&self.bytes, at + 6) as usize,
-                    u64_at(&self.bytes, at + 16),
-                )
+                (name, u16_at(&self.bytes, at + 6) as usize)
             })
             .collect()
     }
@@ -202,8 +198,8 @@ fn hot_functions_are_gathered_at_the_front_of_the_code() {
     let functions = elf.functions();
     let mut in_hot: Vec<&str> = functions
         .iter()
-        .filter(|(_, index, _)| *index == hot_index)
-        .map(|(name, _, _)| name.as_str())
+        .filter(|(_, index)| *index == hot_index)
+        .map(|(name, _)| name.as_str())
         .collect();
     in_hot.sort_unstable();
     let globs = script_functions();
