@@ -20,8 +20,10 @@ use super::{provider, tls};
 
 /// The health service name go-plugin clients check before using the plugin.
 const HEALTH_SERVICE: &str = "plugin";
-/// Time left for the Shutdown answer to reach the client before the process exits, so the
-/// client sees a clean answer rather than a broken connection.
+/// After Shutdown, the longest the process waits for the client to hang up (which tells it
+/// the answer arrived) before it exits anyway. go-plugin hangs up at once, and Terraform and
+/// OpenTofu wait for the process to exit on every provider start, so normally no time is
+/// spent here; only a client that keeps its connection open costs this much.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(20);
 
 #[derive(Debug, thiserror::Error)]
@@ -57,10 +59,25 @@ pub(super) async fn serve(
     let shutdown = Arc::new(Notify::new());
     let router = router(provider, shutdown.clone()).await;
     let stop_on_interrupt = matches!(transport, Transport::Plaintext);
-    let stopped = async move {
-        tokio::select! {
-            () = shutdown.notified() => tokio::time::sleep(SHUTDOWN_GRACE).await,
-            () = interrupts.wait(stop_on_interrupt) => {}
+    // Plaintext connections (debug mode) are not counted: there the grace time is all waited.
+    let tracked = matches!(transport, Transport::Tls(_));
+    let open = tls::OpenConnections::new();
+    let stopped = {
+        let open = open.clone();
+        async move {
+            tokio::select! {
+                () = shutdown.notified() => {
+                    let hung_up = async {
+                        if tracked {
+                            open.all_closed().await;
+                        } else {
+                            std::future::pending::<()>().await;
+                        }
+                    };
+                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, hung_up).await;
+                }
+                () = interrupts.wait(stop_on_interrupt) => {}
+            }
         }
     };
 
@@ -70,7 +87,7 @@ pub(super) async fn serve(
     // not drained: the client has said it is done, or a person pressed Ctrl-C.
     let served = match transport {
         Transport::Tls(config) => {
-            let incoming = tls::incoming(listener, config);
+            let incoming = tls::incoming(listener, config, open);
             tokio::select! {
                 served = router.serve_with_incoming(incoming) => served,
                 () = stopped => Ok(()),

@@ -8,7 +8,9 @@
 //! signatures with aws-lc-rs. Client authentication is mandatory.
 //!
 //! [`incoming`] does the TLS accepts itself (tonic's TLS support is not compiled in) and
-//! hands finished connections to tonic; a failed handshake drops only that connection.
+//! hands finished connections to tonic; a failed handshake drops only that connection. Each
+//! connection counts itself in [`OpenConnections`] until tonic drops it, so the serve loop
+//! knows when the client has hung up.
 
 use std::io;
 use std::net::SocketAddr;
@@ -27,7 +29,7 @@ use rustls::{
 };
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -174,6 +176,7 @@ impl ClientCertVerifier for PinnedClientCert {
 pub(super) struct TlsConnection {
     stream: tokio_rustls::server::TlsStream<TcpStream>,
     peer: SocketAddr,
+    _open: ConnectionGuard,
 }
 
 impl tonic::transport::server::Connected for TlsConnection {
@@ -224,11 +227,46 @@ impl AsyncWrite for TlsConnection {
     }
 }
 
+/// The number of TLS connections tonic holds. After Shutdown, go-plugin closes its connection
+/// as soon as it has the answer; waiting for that (rather than for a fixed time) lets the
+/// process exit the moment the client is done with it.
+#[derive(Clone)]
+pub(super) struct OpenConnections(Arc<watch::Sender<usize>>);
+
+impl OpenConnections {
+    pub(super) fn new() -> Self {
+        Self(Arc::new(watch::Sender::new(0)))
+    }
+
+    fn open(&self) -> ConnectionGuard {
+        self.0.send_modify(|open| *open += 1);
+        ConnectionGuard(self.0.clone())
+    }
+
+    /// Returns once no connection is open (at once if none is).
+    pub(super) async fn all_closed(&self) {
+        let mut open = self.0.subscribe();
+        // The sender lives in `self`, so the channel cannot close while we wait.
+        let _ = open.wait_for(|open| *open == 0).await;
+    }
+}
+
+/// Held by a connection; uncounts it when tonic drops the connection.
+struct ConnectionGuard(Arc<watch::Sender<usize>>);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.send_modify(|open| *open = open.saturating_sub(1));
+    }
+}
+
 /// Accepts TCP connections and runs each TLS handshake in its own task, so a slow or failing
-/// client neither blocks nor stops the others. Only finished connections come out.
+/// client neither blocks nor stops the others. Only finished connections come out, each
+/// counted in `open` while it lives.
 pub(super) fn incoming(
     listener: TcpListener,
     config: Arc<ServerConfig>,
+    open: OpenConnections,
 ) -> ReceiverStream<io::Result<TlsConnection>> {
     let (accepted, stream) = mpsc::channel(ACCEPTED_QUEUE);
     let acceptor = TlsAcceptor::from(config);
@@ -249,10 +287,16 @@ pub(super) fn incoming(
             let _ = tcp.set_nodelay(true);
             let acceptor = acceptor.clone();
             let accepted = accepted.clone();
+            let open = open.clone();
             tokio::spawn(async move {
                 match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                     Ok(Ok(stream)) => {
-                        let _ = accepted.send(Ok(TlsConnection { stream, peer })).await;
+                        let connection = TlsConnection {
+                            stream,
+                            peer,
+                            _open: open.open(),
+                        };
+                        let _ = accepted.send(Ok(connection)).await;
                     }
                     Ok(Err(error)) => {
                         tracing::warn!(peer = %peer, error = %error, "TLS handshake refused");
@@ -314,5 +358,26 @@ mod tests {
         assert!(!identity.cert.is_empty());
         let config = server_config(identity, client.der().clone()).expect("config");
         assert_eq!(config.alpn_protocols, vec![b"h2".to_vec()]);
+    }
+
+    #[test]
+    fn open_connections_are_closed_only_when_every_guard_is_gone() {
+        use std::future::Future as _;
+        use std::task::Waker;
+
+        let open = OpenConnections::new();
+        let mut cx = Context::from_waker(Waker::noop());
+        let poll = |open: &OpenConnections, cx: &mut Context<'_>| {
+            let waiting = open.all_closed();
+            std::pin::pin!(waiting).poll(cx).is_ready()
+        };
+        assert!(poll(&open, &mut cx), "nothing open yet");
+        let first = open.open();
+        let second = open.open();
+        assert!(!poll(&open, &mut cx), "two open");
+        drop(first);
+        assert!(!poll(&open, &mut cx), "one still open");
+        drop(second);
+        assert!(poll(&open, &mut cx), "all closed");
     }
 }
