@@ -178,7 +178,9 @@ log "kube $KUBE_VERSION: building kube-apiserver, kubectl and etcd (nice -n 19, 
 mv "$TMP_OUT/bin/server" "$TMP_OUT/bin/etcd"
 
 "$TMP_OUT/bin/kube-apiserver" --version >&2
-"$TMP_OUT/bin/etcd" --version | head -n1 >&2
+# Not `| head -n1`: under pipefail, etcd dying of SIGPIPE when head has gone fails the install.
+etcd_version="$("$TMP_OUT/bin/etcd" --version)"
+echo "${etcd_version%%$'\n'*}" >&2
 "$TMP_OUT/bin/kubectl" version --client=true >&2
 
 cp "$WORK/go.mod" "$TMP_OUT/wrapper.go.mod"
