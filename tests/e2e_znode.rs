@@ -205,3 +205,58 @@ fn quickstart_and_function_examples() {
         assert_eq!(value.as_deref(), Some("kafka:cHI0nVZW0ogIqS6kVPfrpKU0GoU="));
     });
 }
+
+/// A state written by schema version 0 of `zkkafka_znode`, which also kept `data_length`,
+/// `czxid`, `mzxid`, `ctime` and `mtime`, upgrades in place: the plan is empty, and the next
+/// apply stores version 1 without those fields.
+#[test]
+fn znode_state_from_schema_version_0_upgrades() {
+    each_cli(|cli| {
+        let zk = zookeeper();
+        let wd = workdir(cli, &zk, &example("quickstart/main.tf"));
+        wd.apply();
+
+        let path = wd.path().join("terraform.tfstate");
+        let text = std::fs::read_to_string(&path).expect("read state");
+        let mut state: serde_json::Value = serde_json::from_str(&text).expect("state is JSON");
+        let serial = state["serial"].as_i64().expect("serial");
+        state["serial"] = (serial + 1).into();
+        let mut downgraded = 0;
+        for resource in state["resources"].as_array_mut().expect("resources") {
+            if resource["type"] != "zkkafka_znode" {
+                continue;
+            }
+            for instance in resource["instances"].as_array_mut().expect("instances") {
+                assert_eq!(instance["schema_version"], 1, "written by the current schema");
+                instance["schema_version"] = 0.into();
+                let attributes = instance["attributes"].as_object_mut().expect("attributes");
+                for (name, value) in [
+                    ("data_length", 12),
+                    ("czxid", 4_294_967_298_i64),
+                    ("mzxid", 4_294_967_298),
+                    ("ctime", 1_764_000_000_000),
+                    ("mtime", 1_764_000_000_000),
+                ] {
+                    attributes.insert(name.into(), value.into());
+                }
+                downgraded += 1;
+            }
+        }
+        assert!(downgraded >= 2, "the quickstart has znodes: {downgraded}");
+        std::fs::write(&path, serde_json::to_string_pretty(&state).expect("encode"))
+            .expect("write state");
+
+        wd.assert_plan_empty();
+        wd.apply();
+        let text = std::fs::read_to_string(&path).expect("read state");
+        let state: serde_json::Value = serde_json::from_str(&text).expect("state is JSON");
+        for resource in state["resources"].as_array().expect("resources") {
+            for instance in resource["instances"].as_array().expect("instances") {
+                assert_eq!(instance["schema_version"], 1, "upgraded: {instance}");
+                assert!(instance["attributes"].get("ctime").is_none(), "{instance}");
+                assert!(instance["attributes"]["version"].is_number(), "{instance}");
+            }
+        }
+        wd.destroy();
+    });
+}

@@ -429,7 +429,16 @@ pub fn session_digest_ids(ctx: &Context, value: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Computed stat attributes shared by both resources.
+/// The stat fields kept in state: the two versions every conditional write names, and the
+/// child count. The rest of the stat (zxids, times, data length) is left out on purpose: every
+/// computed attribute is decoded, stored and compared for every znode on every plan, and the
+/// write-related ones change on every data update, which only adds "known after apply" noise.
+pub const STAT_ATTRIBUTES: [&str; 3] = ["version", "acl_version", "children_count"];
+
+/// Stat fields that schema version 0 of `zkkafka_znode` kept in state; upgrading drops them.
+pub const DROPPED_STAT_ATTRIBUTES: [&str; 5] = ["data_length", "czxid", "mzxid", "ctime", "mtime"];
+
+/// Adds the computed stat attributes ([`STAT_ATTRIBUTES`]) to a block.
 pub fn stat_attributes(block: Block) -> Block {
     block
         .attr(Attribute::computed("version", Type::Number).describe("Data version (stat.version)."))
@@ -440,20 +449,6 @@ pub fn stat_attributes(block: Block) -> Block {
         .attr(
             Attribute::computed("children_count", Type::Number)
                 .describe("Number of children (stat.numChildren)."),
-        )
-        .attr(Attribute::computed("data_length", Type::Number).describe("Data length in bytes."))
-        .attr(
-            Attribute::computed("czxid", Type::Number)
-                .describe("zxid of the change that created the znode."),
-        )
-        .attr(Attribute::computed("mzxid", Type::Number).describe("zxid of the last data change."))
-        .attr(
-            Attribute::computed("ctime", Type::Number)
-                .describe("Creation time, milliseconds since the epoch."),
-        )
-        .attr(
-            Attribute::computed("mtime", Type::Number)
-                .describe("Last modification time, milliseconds since the epoch."),
         )
 }
 
@@ -466,11 +461,6 @@ pub fn set_stat(state: &mut Value, stat: &Stat) {
             "children_count".into(),
             Value::int(stat.num_children.into()),
         );
-        m.insert("data_length".into(), Value::int(stat.data_length.into()));
-        m.insert("czxid".into(), Value::int(stat.czxid));
-        m.insert("mzxid".into(), Value::int(stat.mzxid));
-        m.insert("ctime".into(), Value::int(stat.ctime));
-        m.insert("mtime".into(), Value::int(stat.mtime));
     }
 }
 

@@ -15,7 +15,7 @@ use crate::tfvalue::{AttributePath, Diagnostics, Type, Value};
 use super::zk_common::{
     acl_block, acls_from_value, acls_to_value, connection_block, open_acl, session,
     session_digest_ids, set_stat, stat_attributes, state_version, validate_acl_entries,
-    zk_diagnostic,
+    zk_diagnostic, DROPPED_STAT_ATTRIBUTES, STAT_ATTRIBUTES,
 };
 
 /// ZooKeeper's default `jute.maxbuffer` bounds a request, and so a znode's data.
@@ -92,9 +92,34 @@ impl Resource for ZnodeResource {
             ))
             .block(connection_block());
         Schema {
-            version: 0,
+            version: 1,
             block: stat_attributes(block),
         }
+    }
+
+    /// Version 0 also kept `data_length`, `czxid`, `mzxid`, `ctime` and `mtime`; version 1
+    /// drops them (see [`STAT_ATTRIBUTES`]) and is otherwise the same.
+    fn upgrade_state(
+        &self,
+        version: i64,
+        mut state: serde_json::Value,
+        diags: &mut Diagnostics,
+    ) -> Option<serde_json::Value> {
+        let Some(attributes) = state.as_object_mut().filter(|_| version == 0) else {
+            diags.error(
+                "Unsupported state version",
+                format!(
+                    "This zkkafka_znode state was written with schema version {version}, which \
+                     this provider version does not know. Use the provider version that wrote \
+                     it, or remove the resource from state and import it again by its path."
+                ),
+            );
+            return None;
+        };
+        for name in DROPPED_STAT_ATTRIBUTES {
+            attributes.remove(name);
+        }
+        Some(state)
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
@@ -161,19 +186,19 @@ impl Resource for ZnodeResource {
             let path = change.planned_attr("path").clone();
             change.set_planned("id", path);
         } else if !change.changed("path") {
-            // Stat fields stay known unless this apply changes them: ctime and czxid never
-            // change for a znode; the data version fields change with the data; the ACL
-            // version with the ACL. children_count may change under a concurrent child
-            // create, so it stays known only when the znode is not touched at all.
+            // Stat fields stay known unless this apply changes them: the data version
+            // changes with the data, the ACL version with the ACL. children_count may change
+            // under a concurrent child create, so it stays known only when the znode is not
+            // touched at all.
             let data_changes = change.changed("data_base64");
             let acl_changes = change.changed("acl")
                 && change
                     .planned_attr("acl")
                     .as_elements()
                     .is_some_and(|a| !a.is_empty());
-            let mut keep = vec!["ctime", "czxid"];
+            let mut keep = Vec::new();
             if !data_changes {
-                keep.extend(["version", "data_length", "mtime", "mzxid"]);
+                keep.push("version");
             }
             if !acl_changes {
                 keep.push("acl_version");
@@ -311,16 +336,7 @@ impl Resource for ZnodeResource {
         };
         let mut state = planned.clone();
         // Until an operation succeeds, the znode is as it was.
-        for name in [
-            "version",
-            "acl_version",
-            "children_count",
-            "data_length",
-            "czxid",
-            "mzxid",
-            "ctime",
-            "mtime",
-        ] {
+        for name in STAT_ATTRIBUTES {
             if let Value::Object(m) = &mut state {
                 m.insert(name.into(), prior.attr(name).clone());
             }
