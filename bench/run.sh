@@ -8,9 +8,10 @@
 # Measures:
 #   1. process start to the handshake line (median of 25 runs)
 #   2. peak resident memory of the provider serving GetProviderSchema (`tofu providers schema`)
-#   3. for 200 znodes: `tofu apply` and `tofu plan` wall time (median of 3 plans), the
-#      provider's peak resident memory during the plan, and ZooKeeper requests per znode
-#      during the plan (the server's own packet counter, reset with `srst` before the plan)
+#   3. for 200 znodes: `tofu apply` and `tofu plan` wall time (median of 5 plans; with tfzk,
+#      the two providers' plans alternate), the provider's peak resident memory during the
+#      plans, and ZooKeeper requests per znode per plan (the server's own packet counter,
+#      reset with `srst` before each plan)
 # Tools come from scripts/env.sh (OpenTofu built from its Go module, ZooKeeper from Maven
 # Central). The tfzk provider is not on the Go module proxy (it answers 403 for it), so it is
 # only compared when TFZK_PROVIDER points at a binary you built yourself.
@@ -19,7 +20,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 N="${BENCH_ZNODES:-200}"
-PLANS="${BENCH_PLANS:-3}"
+PLANS="${BENCH_PLANS:-5}"
 
 # shellcheck source=scripts/env.sh
 source "$ROOT/scripts/env.sh"
@@ -106,51 +107,81 @@ gen_tfzk() {
   done
 }
 
-# run_case NAME GENERATOR RSS_LOG: prints and records "name apply_ms plan_ms rss_kib requests".
-run_case() {
-  local name="$1" gen="$2" rss="$3" dir="$WORK/case-$1"
+# apply_case NAME GENERATOR: writes the configuration and applies it (records the apply time).
+apply_case() {
+  local name="$1" gen="$2" dir="$WORK/case-$1" t0 t1
   mkdir -p "$dir"
   "$gen" >"$dir/main.tf"
-  local t0 t1 apply_ms plans=() p rc before after
   t0=$(now_ms)
   (cd "$dir" && "$ZKKAFKA_TOFU" apply -auto-approve -input=false -no-color >"$dir/apply.log" 2>&1) \
     || { tail -n 30 "$dir/apply.log"; exit 1; }
-  t1=$(now_ms); apply_ms=$((t1 - t0))
-  : >"$rss"
+  t1=$(now_ms)
+  echo $((t1 - t0)) >"$dir/apply_ms"
+  : >"$dir/plan_ms"
+  : >"$dir/requests"
+}
+
+# plan_once NAME: one plan, which must be empty; appends its wall time (ms) and the ZooKeeper
+# requests it made (the server's packet counter, reset before) to the case's records.
+plan_once() {
+  local name="$1" dir="$WORK/case-$1" t0 t1 rc=0 before after
   four srst >/dev/null
   before="$(received)"
-  for p in $(seq 1 "$PLANS"); do
-    t0=$(now_ms)
-    rc=0
-    (cd "$dir" && /usr/bin/time -a -o "$dir/tofu-cpu.log" -f '%M %U %S' \
-      "$ZKKAFKA_TOFU" plan -detailed-exitcode -input=false -no-color >"$dir/plan.log" 2>&1) || rc=$?
-    t1=$(now_ms)
-    [[ $rc == 0 ]] || { echo "$name: plan after apply was not empty (exit $rc)"; tail -n 30 "$dir/plan.log"; exit 1; }
-    plans+=($((t1 - t0)))
-  done
+  t0=$(now_ms)
+  (cd "$dir" && /usr/bin/time -a -o "$dir/tofu-cpu.log" -f '%M %U %S' \
+    "$ZKKAFKA_TOFU" plan -detailed-exitcode -input=false -no-color >"$dir/plan.log" 2>&1) || rc=$?
+  t1=$(now_ms)
   after="$(received)"
-  local median
-  median=$(printf '%s\n' "${plans[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  local requests=$(( (after - before) ))
-  local per
+  [[ $rc == 0 ]] || { echo "$name: plan after apply was not empty (exit $rc)"; tail -n 30 "$dir/plan.log"; exit 1; }
+  echo $((t1 - t0)) >>"$dir/plan_ms"
+  echo $((after - before)) >>"$dir/requests"
+}
+
+# report_case NAME RSS_LOG: prints and records "name apply_ms plan_ms rss_kib requests cpu".
+report_case() {
+  local name="$1" rss="$2" dir="$WORK/case-$1"
+  local plans median requests per peak provider_cpu total_cpu
+  plans="$(tr '\n' ' ' <"$dir/plan_ms")"
+  median=$(sort -n "$dir/plan_ms" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  requests=$(awk '{s += $1} END {print s}' "$dir/requests")
   per=$(python3 -c "print(round($requests / ($PLANS * ($N + 1)), 2))")
-  local peak; peak="$(peak_kib "$rss")"
+  peak="$(peak_kib "$rss")"
   # CPU per plan: the provider's processes, and tofu's own (its rusage includes the providers
   # it waited for, so theirs is subtracted).
-  local provider_cpu total_cpu
   provider_cpu="$(python3 -c "print(f'{$(cpu_s "$rss")/$PLANS:.2f}')")"
   total_cpu="$(python3 -c "print(f'{$(cpu_s "$dir/tofu-cpu.log")/$PLANS:.2f}')")"
   printf '%-6s apply %6d ms | plan median %6d ms (%s) | provider peak RSS %6d KiB | ZooKeeper requests per znode per plan %s\n' \
-    "$name" "$apply_ms" "$median" "${plans[*]}" "$peak" "$per"
+    "$name" "$(cat "$dir/apply_ms")" "$median" "${plans% }" "$peak" "$per"
   printf '%-6s CPU per plan: provider %s s, tofu itself %s s\n' "$name" "$provider_cpu" \
     "$(python3 -c "print(f'{$total_cpu - $provider_cpu:.2f}')")"
-  echo "$name $apply_ms $median $peak $per $provider_cpu" >>"$WORK/results"
+  echo "$name $(cat "$dir/apply_ms") $median $peak $per $provider_cpu" >>"$WORK/results"
+}
+
+destroy_case() {
+  local dir="$WORK/case-$1"
   (cd "$dir" && "$ZKKAFKA_TOFU" destroy -auto-approve -input=false -no-color >"$dir/destroy.log" 2>&1) || true
 }
 
-run_case ours gen_ours "$RSS_OURS"
+# Both configurations are applied first, then their plans alternate (ours, tfzk, ours, ...), so
+# that whatever else the machine is doing meanwhile weighs on both alike.
+CASES=(ours)
+apply_case ours gen_ours
 if [[ -n "${TFZK_PROVIDER:-}" ]]; then
-  run_case tfzk gen_tfzk "$RSS_TFZK"
+  CASES+=(tfzk)
+  apply_case tfzk gen_tfzk
+fi
+: >"$RSS_OURS"
+: >"$RSS_TFZK"
+for p in $(seq 1 "$PLANS"); do
+  for c in "${CASES[@]}"; do
+    plan_once "$c"
+  done
+done
+report_case ours "$RSS_OURS"
+destroy_case ours
+if [[ -n "${TFZK_PROVIDER:-}" ]]; then
+  report_case tfzk "$RSS_TFZK"
+  destroy_case tfzk
   python3 - "$WORK/results" <<'PY'
 import sys
 rows = {l.split()[0]: l.split()[1:] for l in open(sys.argv[1])}
