@@ -227,7 +227,10 @@ fn znode_state_from_schema_version_0_upgrades() {
                 continue;
             }
             for instance in resource["instances"].as_array_mut().expect("instances") {
-                assert_eq!(instance["schema_version"], 1, "written by the current schema");
+                assert_eq!(
+                    instance["schema_version"], 1,
+                    "written by the current schema"
+                );
                 instance["schema_version"] = 0.into();
                 let attributes = instance["attributes"].as_object_mut().expect("attributes");
                 for (name, value) in [
