@@ -177,17 +177,22 @@ pub trait Resource: Send + Sync + 'static {
         _state: serde_json::Value,
         diags: &mut Diagnostics,
     ) -> Option<serde_json::Value> {
-        diags.error(
-            "Unsupported state version",
-            format!(
-                "The state of {} was written by schema version {version}, which this provider \
-                 cannot upgrade. Use the provider version that wrote it, or remove the resource \
-                 from state and import it again.",
-                self.type_name()
-            ),
-        );
+        unsupported_state_version(self.type_name(), version, diags);
         None
     }
+}
+
+/// The diagnostic for a state whose schema version a resource cannot upgrade: the default
+/// `upgrade_state` reports it for every version, a resource's own for versions it does not know.
+pub fn unsupported_state_version(type_name: &str, version: i64, diags: &mut Diagnostics) {
+    diags.error(
+        "Unsupported state version",
+        format!(
+            "The state of {type_name} was written by schema version {version}, which this \
+             provider cannot upgrade. Use the provider version that wrote it, or remove the \
+             resource from state and import it again."
+        ),
+    );
 }
 
 /// A data source: read-only.

@@ -89,7 +89,7 @@ impl Resource for Note {
         diags: &mut Diagnostics,
     ) -> Option<serde_json::Value> {
         if version != 0 {
-            diags.error("Unsupported state version", version.to_string());
+            super::resource::unsupported_state_version(self.type_name(), version, diags);
             return None;
         }
         let obj = state.as_object_mut()?;

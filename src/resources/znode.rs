@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use base64::Engine as _;
 
 use crate::adapters::zookeeper::{validate_path, ZkError};
+use crate::framework::resource::unsupported_state_version;
 use crate::framework::{Attribute, Block, Context, PlanModifier, PlannedChange, Resource, Schema};
 use crate::tfvalue::{AttributePath, Diagnostics, Type, Value};
 
@@ -106,14 +107,7 @@ impl Resource for ZnodeResource {
         diags: &mut Diagnostics,
     ) -> Option<serde_json::Value> {
         let Some(attributes) = state.as_object_mut().filter(|_| version == 0) else {
-            diags.error(
-                "Unsupported state version",
-                format!(
-                    "This zkkafka_znode state was written with schema version {version}, which \
-                     this provider version does not know. Use the provider version that wrote \
-                     it, or remove the resource from state and import it again by its path."
-                ),
-            );
+            unsupported_state_version(self.type_name(), version, diags);
             return None;
         };
         for name in DROPPED_STAT_ATTRIBUTES {
