@@ -1,10 +1,11 @@
 //! The plugin over a real socket: the real binary is started the way Terraform and OpenTofu
 //! start it (magic cookie, protocol versions, port range, a P-521 client CA certificate), its
-//! handshake line is parsed, and generated gRPC clients talk to it over mutual TLS, or over
-//! plaintext in `--debug` mode.
+//! handshake line is parsed, and generated gRPC clients talk to it over mutual TLS on its Unix
+//! socket (or the TCP fallback), or over plaintext TCP in `--debug` mode.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
 use tonic::transport::{Channel, Endpoint};
 
 #[allow(unreachable_pub, dead_code, rust_2018_idioms, clippy::all)]
@@ -105,16 +106,20 @@ impl Plugin {
 
     /// Started as Terraform starts it, with `client_pem` as PLUGIN_CLIENT_CERT.
     fn start_for_terraform(client_pem: &str) -> Plugin {
-        Plugin::start(
-            &[],
-            &[
-                ("TF_PLUGIN_MAGIC_COOKIE", MAGIC_COOKIE),
-                ("PLUGIN_PROTOCOL_VERSIONS", "5,6"),
-                ("PLUGIN_MIN_PORT", "10000"),
-                ("PLUGIN_MAX_PORT", "25000"),
-                ("PLUGIN_CLIENT_CERT", client_pem),
-            ],
-        )
+        Plugin::start_for_terraform_with(client_pem, &[])
+    }
+
+    /// The same, with `extra` added to the environment.
+    fn start_for_terraform_with(client_pem: &str, extra: &[(&str, &str)]) -> Plugin {
+        let mut env = vec![
+            ("TF_PLUGIN_MAGIC_COOKIE", MAGIC_COOKIE),
+            ("PLUGIN_PROTOCOL_VERSIONS", "5,6"),
+            ("PLUGIN_MIN_PORT", "10000"),
+            ("PLUGIN_MAX_PORT", "25000"),
+            ("PLUGIN_CLIENT_CERT", client_pem),
+        ];
+        env.extend_from_slice(extra);
+        Plugin::start(&[], &env)
     }
 
     fn next_line(&self) -> String {
@@ -143,9 +148,25 @@ impl Drop for Plugin {
     }
 }
 
-/// The parsed `1|6|tcp|ADDR|grpc|CERT` line.
+/// Where the handshake line says the plugin listens.
+#[derive(Debug, Clone)]
+enum Addr {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+impl Addr {
+    fn unix_path(&self) -> &Path {
+        match self {
+            Addr::Unix(path) => path,
+            Addr::Tcp(addr) => panic!("expected a Unix socket, the plugin listens on tcp {addr}"),
+        }
+    }
+}
+
+/// The parsed `1|6|unix|PATH|grpc|CERT` (or `tcp|ADDR`) line.
 struct Handshake {
-    addr: SocketAddr,
+    addr: Addr,
     server_cert: CertificateDer<'static>,
 }
 
@@ -154,15 +175,25 @@ fn parse_handshake(line: &str) -> Handshake {
     assert_eq!(fields.len(), 6, "handshake line {line:?}");
     assert_eq!(fields[0], "1", "core protocol version");
     assert_eq!(fields[1], "6", "plugin protocol version");
-    assert_eq!(fields[2], "tcp");
     assert_eq!(fields[4], "grpc");
-    let addr: SocketAddr = fields[3].parse().expect("address");
-    assert!(addr.ip().is_loopback(), "listens on 127.0.0.1: {addr}");
-    assert!(
-        (10000..=25000).contains(&addr.port()),
-        "port {} within PLUGIN_MIN_PORT..PLUGIN_MAX_PORT",
-        addr.port()
-    );
+    let addr = match fields[2] {
+        "unix" => {
+            let path = PathBuf::from(fields[3]);
+            assert!(path.is_absolute(), "socket path {path:?}");
+            Addr::Unix(path)
+        }
+        "tcp" => {
+            let addr: SocketAddr = fields[3].parse().expect("address");
+            assert!(addr.ip().is_loopback(), "listens on 127.0.0.1: {addr}");
+            assert!(
+                (10000..=25000).contains(&addr.port()),
+                "port {} within PLUGIN_MIN_PORT..PLUGIN_MAX_PORT",
+                addr.port()
+            );
+            Addr::Tcp(addr)
+        }
+        other => panic!("network {other:?} in {line:?}"),
+    };
     let cert = fields[5];
     assert!(!cert.contains('='), "certificate base64 has no padding");
     let der = base64::engine::general_purpose::STANDARD_NO_PAD
@@ -202,16 +233,26 @@ fn tls_connector(
     tokio_rustls::TlsConnector::from(Arc::new(config))
 }
 
-async fn tls_channel(
-    addr: SocketAddr,
-    connector: tokio_rustls::TlsConnector,
-) -> TestResult<Channel> {
+/// A connection of either kind, as the channel's connector returns it.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+async fn tls_channel(addr: &Addr, connector: tokio_rustls::TlsConnector) -> TestResult<Channel> {
+    let addr = addr.clone();
     let connect = tower::service_fn(move |_uri| {
-        let connector = connector.clone();
+        let (connector, addr) = (connector.clone(), addr.clone());
         async move {
-            let tcp = TcpStream::connect(addr).await?;
             let name = ServerName::try_from("localhost").map_err(std::io::Error::other)?;
-            let tls = connector.connect(name, tcp).await?;
+            let tls: Box<dyn Io> = match addr {
+                Addr::Tcp(addr) => {
+                    let tcp = TcpStream::connect(addr).await?;
+                    Box::new(connector.connect(name, tcp).await?)
+                }
+                Addr::Unix(path) => {
+                    let unix = UnixStream::connect(path).await?;
+                    Box::new(connector.connect(name, unix).await?)
+                }
+            };
             Ok::<_, std::io::Error>(TokioIo::new(tls))
         }
     });
@@ -247,7 +288,7 @@ fn assert_is_zkkafka_schema(schema: &pb::tfplugin6::get_provider_schema::Respons
         .as_ref()
         .expect("server capabilities");
     assert!(capabilities.plan_destroy);
-    assert!(!capabilities.get_provider_schema_optional);
+    assert!(capabilities.get_provider_schema_optional);
 }
 
 #[test]
@@ -286,9 +327,15 @@ async fn serves_the_provider_over_mutual_tls() -> TestResult {
     let identity = client_identity();
     let plugin = Plugin::start_for_terraform(&identity.pem);
     let handshake = parse_handshake(&plugin.next_line());
+    // Like go-plugin's own servers: a Unix socket in the temporary directory.
+    assert!(
+        handshake.addr.unix_path().starts_with(std::env::temp_dir()),
+        "{:?}",
+        handshake.addr
+    );
 
     let channel = tls_channel(
-        handshake.addr,
+        &handshake.addr,
         tls_connector(&handshake.server_cert, Some(&identity)),
     )
     .await?;
@@ -332,7 +379,7 @@ async fn refuses_clients_without_the_pinned_certificate_and_keeps_serving() -> T
     ];
     for (name, presented) in cases {
         let connector = tls_connector(&handshake.server_cert, presented);
-        let outcome = match tls_channel(handshake.addr, connector).await {
+        let outcome = match tls_channel(&handshake.addr, connector).await {
             Ok(channel) => provider_schema(channel).await.map(|_| ()),
             Err(error) => Err(error),
         };
@@ -341,7 +388,7 @@ async fn refuses_clients_without_the_pinned_certificate_and_keeps_serving() -> T
 
     // Refused handshakes did not take the server down.
     let channel = tls_channel(
-        handshake.addr,
+        &handshake.addr,
         tls_connector(&handshake.server_cert, Some(&identity)),
     )
     .await?;
@@ -350,12 +397,22 @@ async fn refuses_clients_without_the_pinned_certificate_and_keeps_serving() -> T
 }
 
 #[tokio::test]
-async fn shutdown_ends_the_process() -> TestResult {
+async fn shutdown_ends_the_process_and_removes_its_socket() -> TestResult {
     let identity = client_identity();
-    let mut plugin = Plugin::start_for_terraform(&identity.pem);
+    let sockets = tempfile::tempdir()?;
+    let dir = sockets.path().to_str().expect("UTF-8 temporary path");
+    let mut plugin =
+        Plugin::start_for_terraform_with(&identity.pem, &[("PLUGIN_UNIX_SOCKET_DIR", dir)]);
     let handshake = parse_handshake(&plugin.next_line());
+    let socket = handshake.addr.unix_path().to_owned();
+    assert_eq!(
+        socket.parent(),
+        Some(sockets.path()),
+        "PLUGIN_UNIX_SOCKET_DIR is used"
+    );
+    assert!(socket.exists());
     let channel = tls_channel(
-        handshake.addr,
+        &handshake.addr,
         tls_connector(&handshake.server_cert, Some(&identity)),
     )
     .await?;
@@ -370,6 +427,29 @@ async fn shutdown_ends_the_process() -> TestResult {
     let status = tokio::task::spawn_blocking(move || plugin.wait_exit()).await?;
     let status = status.expect("the process exited after Shutdown");
     assert!(status.success(), "exit status {status}");
+    assert!(!socket.exists(), "{socket:?} is removed on exit");
+    Ok(())
+}
+
+#[tokio::test]
+async fn falls_back_to_tcp_in_the_port_range_without_a_usable_socket_directory() -> TestResult {
+    let identity = client_identity();
+    let plugin = Plugin::start_for_terraform_with(
+        &identity.pem,
+        &[("PLUGIN_UNIX_SOCKET_DIR", "/nonexistent/zkkafka-sockets")],
+    );
+    let handshake = parse_handshake(&plugin.next_line());
+    assert!(
+        matches!(handshake.addr, Addr::Tcp(_)),
+        "{:?}",
+        handshake.addr
+    );
+    let channel = tls_channel(
+        &handshake.addr,
+        tls_connector(&handshake.server_cert, Some(&identity)),
+    )
+    .await?;
+    assert_is_zkkafka_schema(&provider_schema(channel).await?);
     Ok(())
 }
 

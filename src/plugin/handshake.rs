@@ -2,12 +2,19 @@
 //! line it prints on stdout so the client knows where and how to connect.
 //!
 //! Terraform and OpenTofu start the provider with a magic cookie, the protocol versions they
-//! speak, a port range and their client certificate in the environment; the provider answers
-//! `1|6|tcp|127.0.0.1:PORT|grpc|CERT`. Debug mode skips all of this and prints a
-//! `TF_REATTACH_PROVIDERS` value for a person to paste instead.
+//! speak and their client certificate in the environment; the provider answers
+//! `1|6|unix|/tmp/pluginPID-N|grpc|CERT`. Like go-plugin's own servers it listens on a Unix
+//! socket (in `PLUGIN_UNIX_SOCKET_DIR`, else the temporary directory, group-owned by
+//! `PLUGIN_UNIX_SOCKET_GROUP` when set), and falls back to TCP on 127.0.0.1 (within
+//! `PLUGIN_MIN_PORT`..`PLUGIN_MAX_PORT`) where it cannot. Debug mode skips all of this, serves
+//! on TCP and prints a `TF_REATTACH_PROVIDERS` value for a person to paste instead.
 
+use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::ops::RangeInclusive;
+#[cfg(unix)]
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
 
 use base64::Engine as _;
 
@@ -49,6 +56,143 @@ pub(super) enum HandshakeError {
     MissingClientCertificate,
     #[error("could not listen on 127.0.0.1")]
     Listen(#[source] std::io::Error),
+}
+
+/// Where the provider listens, as the handshake line and `TF_REATTACH_PROVIDERS` name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum PluginAddr {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+impl PluginAddr {
+    /// The network name go-plugin dials with.
+    fn network(&self) -> &'static str {
+        match self {
+            Self::Tcp(_) => "tcp",
+            Self::Unix(_) => "unix",
+        }
+    }
+}
+
+impl fmt::Display for PluginAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Tcp(addr) => addr.fmt(f),
+            Self::Unix(path) => path.display().fmt(f),
+        }
+    }
+}
+
+/// A bound listening socket, before the runtime takes it over.
+pub(super) enum Listener {
+    Tcp(TcpListener),
+    #[cfg(unix)]
+    Unix(UnixListener, SocketFile),
+}
+
+/// The path of a listening Unix socket; removed when this is dropped, as the process ends.
+#[cfg(unix)]
+#[derive(Debug)]
+pub(super) struct SocketFile(PathBuf);
+
+#[cfg(unix)]
+impl SocketFile {
+    pub(super) fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+#[cfg(unix)]
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The socket settings a plugin client passes in the environment.
+#[derive(Debug, Default)]
+pub(super) struct ListenOptions {
+    /// `PLUGIN_UNIX_SOCKET_DIR`: where the socket goes instead of the temporary directory.
+    pub(super) unix_socket_dir: Option<PathBuf>,
+    /// `PLUGIN_UNIX_SOCKET_GROUP`: a group name or id that gets read-write access.
+    pub(super) unix_socket_group: Option<String>,
+    /// `PLUGIN_MIN_PORT` and `PLUGIN_MAX_PORT`, for the TCP fallback.
+    pub(super) ports: Option<RangeInclusive<u16>>,
+}
+
+/// Listens where go-plugin's own servers do: a fresh Unix socket, which costs both sides less
+/// per call than loopback TCP. Where that fails (a directory that is not writable, a path too
+/// long for a socket address), it says why in the log and listens on TCP instead.
+pub(super) fn listen_for_plugin_client(
+    options: &ListenOptions,
+) -> Result<Listener, HandshakeError> {
+    #[cfg(unix)]
+    match listen_unix(options) {
+        Ok((listener, file)) => return Ok(Listener::Unix(listener, file)),
+        Err(error) => {
+            tracing::warn!(error = %error, "cannot listen on a Unix socket; using TCP on 127.0.0.1")
+        }
+    }
+    listen(options.ports.clone()).map(Listener::Tcp)
+}
+
+/// Binds `pluginPID-N` in the socket directory, at the first N not taken.
+#[cfg(unix)]
+fn listen_unix(options: &ListenOptions) -> std::io::Result<(UnixListener, SocketFile)> {
+    let dir = options
+        .unix_socket_dir
+        .clone()
+        .unwrap_or_else(std::env::temp_dir);
+    let pid = std::process::id();
+    let mut attempt = 0;
+    let (listener, file) = loop {
+        let path = dir.join(format!("plugin{pid}-{attempt}"));
+        match UnixListener::bind(&path) {
+            Ok(listener) => break (listener, SocketFile(path)),
+            // A file left by an earlier process with the same id, killed before it could
+            // remove its socket: take the next name.
+            Err(error) if error.kind() == std::io::ErrorKind::AddrInUse && attempt < 100 => {
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    };
+    if let Some(group) = &options.unix_socket_group {
+        share_with_group(file.path(), group)?;
+    }
+    Ok((listener, file))
+}
+
+/// Gives `group` (a name from /etc/group, or a numeric id) read-write access to the socket,
+/// as go-plugin does for `PLUGIN_UNIX_SOCKET_GROUP`.
+#[cfg(unix)]
+fn share_with_group(path: &std::path::Path, group: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let gid = match group.parse::<u32>() {
+        Ok(gid) => gid,
+        Err(_) => std::fs::read_to_string("/etc/group")
+            .ok()
+            .and_then(|groups| group_id(&groups, group))
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("PLUGIN_UNIX_SOCKET_GROUP names no group: {group:?}"),
+                )
+            })?,
+    };
+    std::os::unix::fs::chown(path, None, Some(gid))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
+}
+
+/// The id of group `name` in the text of /etc/group (`name:password:gid:members`).
+#[cfg(unix)]
+fn group_id(groups: &str, name: &str) -> Option<u32> {
+    groups.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        (fields.next()? == name).then_some(())?;
+        fields.nth(1)?.parse().ok()
+    })
 }
 
 /// The process must have been started by a plugin client.
@@ -97,23 +241,24 @@ pub(super) fn listen(range: Option<RangeInclusive<u16>>) -> Result<TcpListener, 
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(HandshakeError::Listen)
 }
 
-/// `1|6|tcp|127.0.0.1:PORT|grpc|CERT`; CERT is the server certificate's DER in standard
-/// base64 without padding, which is how go-plugin reads it.
-pub(super) fn handshake_line(addr: SocketAddr, server_cert_der: &[u8]) -> String {
+/// `1|6|unix|PATH|grpc|CERT` (or `tcp|127.0.0.1:PORT`); CERT is the server certificate's DER
+/// in standard base64 without padding, which is how go-plugin reads it.
+pub(super) fn handshake_line(addr: &PluginAddr, server_cert_der: &[u8]) -> String {
     let cert = base64::engine::general_purpose::STANDARD_NO_PAD.encode(server_cert_der);
-    format!("{CORE_PROTOCOL_VERSION}|{PLUGIN_PROTOCOL_VERSION}|tcp|{addr}|grpc|{cert}")
+    let network = addr.network();
+    format!("{CORE_PROTOCOL_VERSION}|{PLUGIN_PROTOCOL_VERSION}|{network}|{addr}|grpc|{cert}")
 }
 
 /// The `TF_REATTACH_PROVIDERS` value for a debug-mode provider at `addr`: one entry per
 /// registry address, so the same value works for Terraform and for OpenTofu. `Test: true`
 /// tells the CLI not to stop a process it did not start.
-pub(super) fn reattach_providers(addr: SocketAddr, pid: u32) -> String {
+pub(super) fn reattach_providers(addr: &PluginAddr, pid: u32) -> String {
     let entry = serde_json::json!({
         "Protocol": "grpc",
         "ProtocolVersion": PLUGIN_PROTOCOL_VERSION,
         "Pid": pid,
         "Test": true,
-        "Addr": { "Network": "tcp", "String": addr.to_string() },
+        "Addr": { "Network": addr.network(), "String": addr.to_string() },
     });
     let providers: serde_json::Map<String, serde_json::Value> = PROVIDER_ADDRESSES
         .iter()
@@ -188,17 +333,71 @@ mod tests {
 
     #[test]
     fn handshake_line_has_six_fields_and_unpadded_certificate() {
-        let addr: SocketAddr = "127.0.0.1:12345".parse().expect("addr");
+        let tcp = PluginAddr::Tcp("127.0.0.1:12345".parse().expect("addr"));
         // 4 bytes encode to 6 base64 characters plus "==" with padding.
-        let line = handshake_line(addr, &[1, 2, 3, 4]);
+        let line = handshake_line(&tcp, &[1, 2, 3, 4]);
         assert_eq!(line, "1|6|tcp|127.0.0.1:12345|grpc|AQIDBA");
+        let unix = PluginAddr::Unix(PathBuf::from("/tmp/plugin42-0"));
+        assert_eq!(
+            handshake_line(&unix, &[1, 2, 3, 4]),
+            "1|6|unix|/tmp/plugin42-0|grpc|AQIDBA"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn unix_socket_is_fresh_and_removed_with_its_file() {
+        let dir = tempfile::tempdir().expect("dir");
+        let options = ListenOptions {
+            unix_socket_dir: Some(dir.path().to_owned()),
+            ..ListenOptions::default()
+        };
+        let Listener::Unix(first, first_file) = listen_for_plugin_client(&options).expect("first")
+        else {
+            panic!("expected a Unix socket");
+        };
+        let Listener::Unix(_second, second_file) =
+            listen_for_plugin_client(&options).expect("second")
+        else {
+            panic!("expected a Unix socket");
+        };
+        assert_ne!(first_file.path(), second_file.path());
+        assert!(first_file.path().starts_with(dir.path()));
+        let path = first_file.path().to_owned();
+        assert!(std::os::unix::net::UnixStream::connect(&path).is_ok());
+        drop((first, first_file));
+        assert!(!path.exists(), "{path:?} was left behind");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn unusable_socket_directory_falls_back_to_loopback_tcp() {
+        let options = ListenOptions {
+            unix_socket_dir: Some(PathBuf::from("/nonexistent/zkkafka-test")),
+            ..ListenOptions::default()
+        };
+        let listener = listen_for_plugin_client(&options).expect("listener");
+        let Listener::Tcp(tcp) = listener else {
+            panic!("expected TCP");
+        };
+        assert!(tcp.local_addr().expect("addr").ip().is_loopback());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn socket_group_is_looked_up_by_name() {
+        let groups = "root:x:0:\ndaemon:x:1:\n# not a group\nplugins:x:1234:alice,bob\n";
+        assert_eq!(group_id(groups, "plugins"), Some(1234));
+        assert_eq!(group_id(groups, "root"), Some(0));
+        assert_eq!(group_id(groups, "plug"), None);
+        assert_eq!(group_id(groups, "nobody"), None);
     }
 
     #[test]
     fn reattach_value_names_both_registries() {
-        let addr: SocketAddr = "127.0.0.1:4321".parse().expect("addr");
+        let addr = PluginAddr::Tcp("127.0.0.1:4321".parse().expect("addr"));
         let json: serde_json::Value =
-            serde_json::from_str(&reattach_providers(addr, 77)).expect("JSON");
+            serde_json::from_str(&reattach_providers(&addr, 77)).expect("JSON");
         for address in PROVIDER_ADDRESSES {
             let entry = &json[address];
             assert_eq!(entry["Protocol"], "grpc", "{address}");

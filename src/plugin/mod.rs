@@ -115,11 +115,16 @@ fn serve_for_plugin_client() -> Result<(), Box<dyn std::error::Error>> {
     let identity = tls::generate_server_identity()?;
     let server_cert = identity.cert.clone();
     let config = tls::server_config(identity, client_cert)?;
-    let range = handshake::port_range(
-        env("PLUGIN_MIN_PORT").as_deref(),
-        env("PLUGIN_MAX_PORT").as_deref(),
-    );
-    let listener = handshake::listen(range)?;
+    let listener = handshake::listen_for_plugin_client(&handshake::ListenOptions {
+        unix_socket_dir: std::env::var_os("PLUGIN_UNIX_SOCKET_DIR")
+            .filter(|dir| !dir.is_empty())
+            .map(Into::into),
+        unix_socket_group: env("PLUGIN_UNIX_SOCKET_GROUP").filter(|group| !group.is_empty()),
+        ports: handshake::port_range(
+            env("PLUGIN_MIN_PORT").as_deref(),
+            env("PLUGIN_MAX_PORT").as_deref(),
+        ),
+    })?;
 
     run(serve::serve(
         listener,
@@ -134,7 +139,7 @@ fn serve_for_plugin_client() -> Result<(), Box<dyn std::error::Error>> {
 /// `--debug`: plaintext on a free port, attached to by hand through TF_REATTACH_PROVIDERS.
 fn serve_for_debugger() -> Result<(), Box<dyn std::error::Error>> {
     logging::init();
-    let listener = handshake::listen(None)?;
+    let listener = handshake::Listener::Tcp(handshake::listen(None)?);
     run(serve::serve(
         listener,
         Transport::Plaintext,

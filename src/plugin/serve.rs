@@ -1,7 +1,6 @@
 //! Puts the gRPC services together and serves them until the client says Shutdown (or, in
 //! debug mode, until Ctrl-C).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +14,7 @@ use tonic_health::ServingStatus;
 use crate::framework::ProviderServer;
 
 use super::go_plugin::{Controller, Stdio};
+use super::handshake::{Listener, PluginAddr};
 use super::proto::go_plugin as go_pb;
 use super::{provider, tls};
 
@@ -47,15 +47,14 @@ pub(super) enum Transport {
 /// Ctrl-C in debug mode; SIGINT is otherwise ignored, because Terraform forwards the user's
 /// Ctrl-C to the whole process group and asks for a graceful stop with StopProvider instead.
 pub(super) async fn serve(
-    listener: std::net::TcpListener,
+    listener: Listener,
     transport: Transport,
     provider: ProviderServer,
-    announce: impl FnOnce(SocketAddr),
+    announce: impl FnOnce(&PluginAddr),
 ) -> Result<(), ServeError> {
     let interrupts = Interrupts::listen();
-    listener.set_nonblocking(true).map_err(ServeError::Socket)?;
-    let listener = TcpListener::from_std(listener).map_err(ServeError::Socket)?;
-    let addr = listener.local_addr().map_err(ServeError::Socket)?;
+    let listener = Bound::new(listener).map_err(ServeError::Socket)?;
+    let addr = listener.addr().map_err(ServeError::Socket)?;
     let shutdown = Arc::new(Notify::new());
     let router = router(provider, shutdown.clone()).await;
     let stop_on_interrupt = matches!(transport, Transport::Plaintext);
@@ -81,27 +80,67 @@ pub(super) async fn serve(
         }
     };
 
-    announce(addr);
+    announce(&addr);
     tracing::info!(address = %addr, "serving");
     // Serving ends only with an error; `stopped` ends the process's work. Connections are
     // not drained: the client has said it is done, or a person pressed Ctrl-C.
-    let served = match transport {
-        Transport::Tls(config) => {
-            let incoming = tls::incoming(listener, config, open);
+    macro_rules! serve_until_stopped {
+        ($incoming:expr) => {
             tokio::select! {
-                served = router.serve_with_incoming(incoming) => served,
+                served = router.serve_with_incoming($incoming) => served,
                 () = stopped => Ok(()),
             }
+        };
+    }
+    let served = match (listener, transport) {
+        (Bound::Tcp(listener), Transport::Tls(config)) => {
+            serve_until_stopped!(tls::incoming(listener, config, open))
         }
-        Transport::Plaintext => {
-            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-            tokio::select! {
-                served = router.serve_with_incoming(incoming) => served,
-                () = stopped => Ok(()),
-            }
+        #[cfg(unix)]
+        (Bound::Unix(listener, _file), Transport::Tls(config)) => {
+            serve_until_stopped!(tls::incoming(listener, config, open))
+        }
+        (Bound::Tcp(listener), Transport::Plaintext) => {
+            serve_until_stopped!(tokio_stream::wrappers::TcpListenerStream::new(listener))
+        }
+        #[cfg(unix)]
+        (Bound::Unix(listener, _file), Transport::Plaintext) => {
+            serve_until_stopped!(tokio_stream::wrappers::UnixListenerStream::new(listener))
         }
     };
     served.map_err(ServeError::Grpc)
+}
+
+/// The listening socket, taken over by the runtime. A Unix socket keeps its file until
+/// serving ends, then removes it.
+enum Bound {
+    Tcp(TcpListener),
+    #[cfg(unix)]
+    Unix(tokio::net::UnixListener, super::handshake::SocketFile),
+}
+
+impl Bound {
+    fn new(listener: Listener) -> std::io::Result<Self> {
+        match listener {
+            Listener::Tcp(listener) => {
+                listener.set_nonblocking(true)?;
+                TcpListener::from_std(listener).map(Self::Tcp)
+            }
+            #[cfg(unix)]
+            Listener::Unix(listener, file) => {
+                listener.set_nonblocking(true)?;
+                tokio::net::UnixListener::from_std(listener).map(|l| Self::Unix(l, file))
+            }
+        }
+    }
+
+    fn addr(&self) -> std::io::Result<PluginAddr> {
+        match self {
+            Self::Tcp(listener) => listener.local_addr().map(PluginAddr::Tcp),
+            #[cfg(unix)]
+            Self::Unix(_, file) => Ok(PluginAddr::Unix(file.path().to_owned())),
+        }
+    }
 }
 
 async fn router(provider: ProviderServer, shutdown: Arc<Notify>) -> Router {

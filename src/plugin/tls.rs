@@ -12,8 +12,8 @@
 //! connection counts itself in [`OpenConnections`] until tonic drops it, so the serve loop
 //! knows when the client has hung up.
 
+use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -29,6 +29,8 @@ use rustls::{
 };
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+#[cfg(unix)]
+use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
@@ -172,22 +174,53 @@ impl ClientCertVerifier for PinnedClientCert {
     }
 }
 
-/// A TLS connection that finished its handshake, as tonic consumes it.
-pub(super) struct TlsConnection {
-    stream: tokio_rustls::server::TlsStream<TcpStream>,
-    peer: SocketAddr,
-    _open: ConnectionGuard,
+/// A listening socket TLS connections arrive on: loopback TCP or a Unix socket.
+pub(super) trait Accept: Send + 'static {
+    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// The next connection, and who it is from (for the log).
+    fn accept(&self) -> impl Future<Output = io::Result<(Self::Stream, String)>> + Send;
 }
 
-impl tonic::transport::server::Connected for TlsConnection {
-    type ConnectInfo = SocketAddr;
+impl Accept for TcpListener {
+    type Stream = TcpStream;
 
-    fn connect_info(&self) -> SocketAddr {
-        self.peer
+    async fn accept(&self) -> io::Result<(TcpStream, String)> {
+        let (tcp, peer) = TcpListener::accept(self).await?;
+        // gRPC writes small frames and waits for their answers.
+        let _ = tcp.set_nodelay(true);
+        Ok((tcp, peer.to_string()))
     }
 }
 
-impl AsyncRead for TlsConnection {
+#[cfg(unix)]
+impl Accept for UnixListener {
+    type Stream = UnixStream;
+
+    async fn accept(&self) -> io::Result<(UnixStream, String)> {
+        let (stream, _) = UnixListener::accept(self).await?;
+        // A client of a Unix socket has no address of its own; its process id says who it is.
+        let peer = match stream.peer_cred().ok().and_then(|cred| cred.pid()) {
+            Some(pid) => format!("pid {pid}"),
+            None => "a local process".to_owned(),
+        };
+        Ok((stream, peer))
+    }
+}
+
+/// A TLS connection that finished its handshake, as tonic consumes it.
+pub(super) struct TlsConnection<S> {
+    stream: tokio_rustls::server::TlsStream<S>,
+    _open: ConnectionGuard,
+}
+
+impl<S> tonic::transport::server::Connected for TlsConnection<S> {
+    type ConnectInfo = ();
+
+    fn connect_info(&self) {}
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsConnection<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -197,7 +230,7 @@ impl AsyncRead for TlsConnection {
     }
 }
 
-impl AsyncWrite for TlsConnection {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsConnection<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -260,19 +293,19 @@ impl Drop for ConnectionGuard {
     }
 }
 
-/// Accepts TCP connections and runs each TLS handshake in its own task, so a slow or failing
+/// Accepts connections and runs each TLS handshake in its own task, so a slow or failing
 /// client neither blocks nor stops the others. Only finished connections come out, each
 /// counted in `open` while it lives.
-pub(super) fn incoming(
-    listener: TcpListener,
+pub(super) fn incoming<L: Accept>(
+    listener: L,
     config: Arc<ServerConfig>,
     open: OpenConnections,
-) -> ReceiverStream<io::Result<TlsConnection>> {
+) -> ReceiverStream<io::Result<TlsConnection<L::Stream>>> {
     let (accepted, stream) = mpsc::channel(ACCEPTED_QUEUE);
     let acceptor = TlsAcceptor::from(config);
     tokio::spawn(async move {
         loop {
-            let (tcp, peer) = match listener.accept().await {
+            let (socket, peer) = match listener.accept().await {
                 Ok(connection) => connection,
                 Err(error) => {
                     // Usually out of file descriptors: back off instead of spinning.
@@ -284,16 +317,14 @@ pub(super) fn incoming(
             if accepted.is_closed() {
                 return;
             }
-            let _ = tcp.set_nodelay(true);
             let acceptor = acceptor.clone();
             let accepted = accepted.clone();
             let open = open.clone();
             tokio::spawn(async move {
-                match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await {
                     Ok(Ok(stream)) => {
                         let connection = TlsConnection {
                             stream,
-                            peer,
                             _open: open.open(),
                         };
                         let _ = accepted.send(Ok(connection)).await;

@@ -70,11 +70,12 @@ pub(in crate::plugin) fn get_functions_response(
 
 /// Capabilities are the provider's fixed protocol choices, not the framework's to pick:
 /// every resource expects PlanResourceChange for destroys (so it can refuse unsafe ones), and
-/// Terraform must always fetch the schema (it is cheap, and caching adds a way to be stale).
+/// the schema is the same in every process of one binary, so a client that already holds it
+/// (Terraform and OpenTofu keep it for the whole command) need not ask each new process again.
 pub(super) fn capabilities_to_pb(capabilities: &ServerCapabilities) -> pb::ServerCapabilities {
     pb::ServerCapabilities {
         plan_destroy: true,
-        get_provider_schema_optional: false,
+        get_provider_schema_optional: true,
         move_resource_state: capabilities.move_resource_state,
     }
 }
@@ -244,14 +245,14 @@ mod tests {
     }
 
     #[test]
-    fn capabilities_always_ask_for_destroy_plans_and_fresh_schemas() {
+    fn capabilities_always_ask_for_destroy_plans_and_let_the_client_keep_the_schema() {
         let cases = [
             ("framework defaults", ServerCapabilities::default(), false),
             (
                 "framework asks for the opposite",
                 ServerCapabilities {
                     plan_destroy: false,
-                    get_provider_schema_optional: true,
+                    get_provider_schema_optional: false,
                     move_resource_state: true,
                 },
                 true,
@@ -260,7 +261,7 @@ mod tests {
         for (name, capabilities, moves) in cases {
             let got = capabilities_to_pb(&capabilities);
             assert!(got.plan_destroy, "{name}");
-            assert!(!got.get_provider_schema_optional, "{name}");
+            assert!(got.get_provider_schema_optional, "{name}");
             assert_eq!(got.move_resource_state, moves, "{name}");
         }
     }
