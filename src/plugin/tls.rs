@@ -16,7 +16,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use rustls::client::danger::HandshakeSignatureValid;
@@ -208,9 +208,22 @@ impl Accept for UnixListener {
     }
 }
 
+/// Plaintext held back for one TLS record, at most this much; larger writes go straight through.
+const COALESCE_LIMIT: usize = 64 * 1024;
+
 /// A TLS connection that finished its handshake, as tonic consumes it.
+///
+/// Writes are gathered until a flush, and a flush first lets the other ready tasks run once.
+/// HTTP/2 answers a client's PING (grpc-go sends one with most calls, to size its windows)
+/// the moment it reads it, and the call's answer comes a moment later from its own task;
+/// written as they come, that is two TLS records and two wake-ups of the client per call.
+/// Gathered, the acknowledgement and the answer go out in one record.
 pub(super) struct TlsConnection<S> {
     stream: tokio_rustls::server::TlsStream<S>,
+    /// Written by HTTP/2, not yet handed to TLS.
+    pending: Vec<u8>,
+    /// This flush has already let the other tasks run.
+    flush_yielded: bool,
     _open: ConnectionGuard,
 }
 
@@ -218,6 +231,37 @@ impl<S> tonic::transport::server::Connected for TlsConnection<S> {
     type ConnectInfo = ();
 
     fn connect_info(&self) {}
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> TlsConnection<S> {
+    fn new(stream: tokio_rustls::server::TlsStream<S>, open: ConnectionGuard) -> Self {
+        Self {
+            stream,
+            pending: Vec::new(),
+            flush_yielded: false,
+            _open: open,
+        }
+    }
+
+    /// Hands everything pending to TLS.
+    fn poll_write_pending(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while !self.pending.is_empty() {
+            let written = ready!(Pin::new(&mut self.stream).poll_write(cx, &self.pending))?;
+            if written == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.pending.drain(..written);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Makes room for `len` more bytes; false when they should bypass the buffer.
+    fn poll_reserve(&mut self, cx: &mut Context<'_>, len: usize) -> Poll<io::Result<bool>> {
+        if self.pending.len() + len > COALESCE_LIMIT {
+            ready!(self.poll_write_pending(cx))?;
+        }
+        Poll::Ready(Ok(len <= COALESCE_LIMIT))
+    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsConnection<S> {
@@ -236,15 +280,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsConnection<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
+        if !ready!(self.poll_reserve(cx, buf.len()))? {
+            return Pin::new(&mut self.stream).poll_write(cx, buf);
+        }
+        self.pending.extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
     }
 
     fn poll_write_vectored(
@@ -252,11 +292,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsConnection<S> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let len = bufs.iter().map(|buf| buf.len()).sum();
+        if !ready!(self.poll_reserve(cx, len))? {
+            return Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        }
+        for buf in bufs {
+            self.pending.extend_from_slice(buf);
+        }
+        Poll::Ready(Ok(len))
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
+        true
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if !self.pending.is_empty() && !self.flush_yielded {
+            // Whatever another task is about to write joins this record.
+            self.flush_yielded = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        ready!(self.poll_write_pending(cx))?;
+        self.flush_yielded = false;
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_write_pending(cx))?;
+        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
 
@@ -323,10 +387,7 @@ pub(super) fn incoming<L: Accept>(
             tokio::spawn(async move {
                 match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await {
                     Ok(Ok(stream)) => {
-                        let connection = TlsConnection {
-                            stream,
-                            _open: open.open(),
-                        };
+                        let connection = TlsConnection::new(stream, open.open());
                         let _ = accepted.send(Ok(connection)).await;
                     }
                     Ok(Err(error)) => {
@@ -389,6 +450,106 @@ mod tests {
         assert!(!identity.cert.is_empty());
         let config = server_config(identity, client.der().clone()).expect("config");
         assert_eq!(config.alpn_protocols, vec![b"h2".to_vec()]);
+    }
+
+    /// The server's end of an in-memory connection, counting the writes that reach it.
+    struct CountingIo {
+        inner: tokio::io::DuplexStream,
+        writes: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl AsyncRead for CountingIo {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_read(cx, buf)
+        }
+    }
+
+    impl AsyncWrite for CountingIo {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.writes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Pin::new(&mut self.inner).poll_write(cx, buf)
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_flush(cx)
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_until_a_flush_go_out_together_after_one_yield() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+        let (client_cert, client_key) = p521_ca();
+        let identity = generate_server_identity().expect("identity");
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(identity.cert.clone()).expect("root");
+        let server = server_config(identity, client_cert.der().clone()).expect("server config");
+        let client =
+            rustls::ClientConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+                .with_safe_default_protocol_versions()
+                .expect("versions")
+                .with_root_certificates(roots)
+                .with_client_auth_cert(
+                    vec![client_cert.der().clone()],
+                    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(client_key.serialize_der())),
+                )
+                .expect("client config");
+
+        let (client_io, server_io) = tokio::io::duplex(1 << 16);
+        let writes = Arc::new(AtomicUsize::new(0));
+        let server_io = CountingIo {
+            inner: server_io,
+            writes: writes.clone(),
+        };
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+        let (accepted, connected) = tokio::join!(
+            TlsAcceptor::from(server).accept(server_io),
+            tokio_rustls::TlsConnector::from(Arc::new(client)).connect(name, client_io),
+        );
+        let mut connection =
+            TlsConnection::new(accepted.expect("accepted"), OpenConnections::new().open());
+        let mut client = connected.expect("connected");
+        writes.store(0, Ordering::SeqCst);
+
+        connection.write_all(b"ping ack;").await.expect("write");
+        connection.write_all(b"answer").await.expect("write");
+        assert_eq!(
+            writes.load(Ordering::SeqCst),
+            0,
+            "nothing is sent before a flush"
+        );
+
+        let mut flushing = std::pin::pin!(connection.flush());
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(
+            flushing.as_mut().poll(&mut cx).is_pending(),
+            "a flush yields once"
+        );
+        assert_eq!(writes.load(Ordering::SeqCst), 0);
+        assert!(flushing.as_mut().poll(&mut cx).is_ready(), "then it writes");
+        assert_eq!(writes.load(Ordering::SeqCst), 1, "one write, one record");
+
+        let mut got = [0; 15];
+        client.read_exact(&mut got).await.expect("read");
+        assert_eq!(&got, b"ping ack;answer");
+
+        // Nothing pending: a flush does not yield.
+        let mut idle = std::pin::pin!(connection.flush());
+        assert!(idle.as_mut().poll(&mut cx).is_ready());
     }
 
     #[test]
