@@ -92,31 +92,30 @@ pub(super) async fn serve(
             }
         };
     }
-    let served = match (listener, transport) {
-        (Bound::Tcp(listener), Transport::Tls(config)) => {
+    // Kept until serving ends: dropping it removes the socket's file.
+    #[cfg(unix)]
+    let _file = listener.file;
+    let served = match (listener.listener, transport) {
+        (listener, Transport::Tls(config)) => {
             serve_until_stopped!(tls::incoming(listener, config, open))
         }
-        #[cfg(unix)]
-        (Bound::Unix(listener, _file), Transport::Tls(config)) => {
-            serve_until_stopped!(tls::incoming(listener, config, open))
-        }
-        (Bound::Tcp(listener), Transport::Plaintext) => {
+        (tls::PluginListener::Tcp(listener), Transport::Plaintext) => {
             serve_until_stopped!(tokio_stream::wrappers::TcpListenerStream::new(listener))
         }
         #[cfg(unix)]
-        (Bound::Unix(listener, _file), Transport::Plaintext) => {
-            serve_until_stopped!(tokio_stream::wrappers::UnixListenerStream::new(listener))
-        }
+        (tls::PluginListener::Unix(_), Transport::Plaintext) => Err(ServeError::Socket(
+            std::io::Error::other("debug mode serves on TCP only"),
+        ))?,
     };
     served.map_err(ServeError::Grpc)
 }
 
-/// The listening socket, taken over by the runtime. A Unix socket keeps its file until
-/// serving ends, then removes it.
-enum Bound {
-    Tcp(TcpListener),
+/// The listening socket, taken over by the runtime, and the file of a Unix socket, removed
+/// when serving ends.
+struct Bound {
+    listener: tls::PluginListener,
     #[cfg(unix)]
-    Unix(tokio::net::UnixListener, super::handshake::SocketFile),
+    file: Option<super::handshake::SocketFile>,
 }
 
 impl Bound {
@@ -124,21 +123,36 @@ impl Bound {
         match listener {
             Listener::Tcp(listener) => {
                 listener.set_nonblocking(true)?;
-                TcpListener::from_std(listener).map(Self::Tcp)
+                Ok(Self {
+                    listener: tls::PluginListener::Tcp(TcpListener::from_std(listener)?),
+                    #[cfg(unix)]
+                    file: None,
+                })
             }
             #[cfg(unix)]
             Listener::Unix(listener, file) => {
                 listener.set_nonblocking(true)?;
-                tokio::net::UnixListener::from_std(listener).map(|l| Self::Unix(l, file))
+                Ok(Self {
+                    listener: tls::PluginListener::Unix(tokio::net::UnixListener::from_std(
+                        listener,
+                    )?),
+                    file: Some(file),
+                })
             }
         }
     }
 
     fn addr(&self) -> std::io::Result<PluginAddr> {
-        match self {
-            Self::Tcp(listener) => listener.local_addr().map(PluginAddr::Tcp),
+        #[cfg(unix)]
+        if let Some(file) = &self.file {
+            return Ok(PluginAddr::Unix(file.path().to_owned()));
+        }
+        match &self.listener {
+            tls::PluginListener::Tcp(listener) => listener.local_addr().map(PluginAddr::Tcp),
             #[cfg(unix)]
-            Self::Unix(_, file) => Ok(PluginAddr::Unix(file.path().to_owned())),
+            tls::PluginListener::Unix(_) => {
+                Err(std::io::Error::other("a Unix socket without its file"))
+            }
         }
     }
 }

@@ -12,7 +12,6 @@
 //! connection counts itself in [`OpenConnections`] until tonic drops it, so the serve loop
 //! knows when the client has hung up.
 
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -175,36 +174,97 @@ impl ClientCertVerifier for PinnedClientCert {
 }
 
 /// A listening socket TLS connections arrive on: loopback TCP or a Unix socket.
-pub(super) trait Accept: Send + 'static {
-    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
-
-    /// The next connection, and who it is from (for the log).
-    fn accept(&self) -> impl Future<Output = io::Result<(Self::Stream, String)>> + Send;
+pub(super) enum PluginListener {
+    Tcp(TcpListener),
+    #[cfg(unix)]
+    Unix(UnixListener),
 }
 
-impl Accept for TcpListener {
-    type Stream = TcpStream;
-
-    async fn accept(&self) -> io::Result<(TcpStream, String)> {
-        let (tcp, peer) = TcpListener::accept(self).await?;
-        // gRPC writes small frames and waits for their answers.
-        let _ = tcp.set_nodelay(true);
-        Ok((tcp, peer.to_string()))
+impl PluginListener {
+    /// The next connection, and who it is from (for the log).
+    async fn accept(&self) -> io::Result<(PluginStream, String)> {
+        match self {
+            Self::Tcp(listener) => {
+                let (tcp, peer) = listener.accept().await?;
+                // gRPC writes small frames and waits for their answers.
+                let _ = tcp.set_nodelay(true);
+                Ok((PluginStream::Tcp(tcp), peer.to_string()))
+            }
+            #[cfg(unix)]
+            Self::Unix(listener) => {
+                let (stream, _) = listener.accept().await?;
+                // A Unix socket's client has no address of its own; its process id says who.
+                let peer = match stream.peer_cred().ok().and_then(|cred| cred.pid()) {
+                    Some(pid) => format!("pid {pid}"),
+                    None => "a local process".to_owned(),
+                };
+                Ok((PluginStream::Unix(stream), peer))
+            }
+        }
     }
 }
 
-#[cfg(unix)]
-impl Accept for UnixListener {
-    type Stream = UnixStream;
+/// A connection from either kind of listener. One type rather than a type parameter, so the
+/// TLS and HTTP/2 server code is compiled once: a second copy would sit in the binary and, at
+/// its boundaries, in resident memory.
+pub(super) enum PluginStream {
+    Tcp(TcpStream),
+    #[cfg(unix)]
+    Unix(UnixStream),
+}
 
-    async fn accept(&self) -> io::Result<(UnixStream, String)> {
-        let (stream, _) = UnixListener::accept(self).await?;
-        // A client of a Unix socket has no address of its own; its process id says who it is.
-        let peer = match stream.peer_cred().ok().and_then(|cred| cred.pid()) {
-            Some(pid) => format!("pid {pid}"),
-            None => "a local process".to_owned(),
-        };
-        Ok((stream, peer))
+/// Calls the same method on whichever stream it is.
+macro_rules! on_stream {
+    ($stream:expr, $inner:ident => $call:expr) => {
+        match $stream.get_mut() {
+            PluginStream::Tcp($inner) => $call,
+            #[cfg(unix)]
+            PluginStream::Unix($inner) => $call,
+        }
+    };
+}
+
+impl AsyncRead for PluginStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        on_stream!(self, s => Pin::new(s).poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for PluginStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        on_stream!(self, s => Pin::new(s).poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        on_stream!(self, s => Pin::new(s).poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Self::Tcp(s) => s.is_write_vectored(),
+            #[cfg(unix)]
+            Self::Unix(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        on_stream!(self, s => Pin::new(s).poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        on_stream!(self, s => Pin::new(s).poll_shutdown(cx))
     }
 }
 
@@ -360,11 +420,11 @@ impl Drop for ConnectionGuard {
 /// Accepts connections and runs each TLS handshake in its own task, so a slow or failing
 /// client neither blocks nor stops the others. Only finished connections come out, each
 /// counted in `open` while it lives.
-pub(super) fn incoming<L: Accept>(
-    listener: L,
+pub(super) fn incoming(
+    listener: PluginListener,
     config: Arc<ServerConfig>,
     open: OpenConnections,
-) -> ReceiverStream<io::Result<TlsConnection<L::Stream>>> {
+) -> ReceiverStream<io::Result<TlsConnection<PluginStream>>> {
     let (accepted, stream) = mpsc::channel(ACCEPTED_QUEUE);
     let acceptor = TlsAcceptor::from(config);
     tokio::spawn(async move {
