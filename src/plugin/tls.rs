@@ -550,6 +550,7 @@ mod tests {
 
     #[tokio::test]
     async fn writes_until_a_flush_go_out_together_after_one_yield() {
+        use std::future::Future as _;
         use std::sync::atomic::{AtomicUsize, Ordering};
         use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
