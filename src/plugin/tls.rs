@@ -12,6 +12,7 @@
 //! connection counts itself in [`OpenConnections`] until tonic drops it, so the serve loop
 //! knows when the client has hung up.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -273,16 +274,19 @@ const COALESCE_LIMIT: usize = 64 * 1024;
 
 /// A TLS connection that finished its handshake, as tonic consumes it.
 ///
-/// Writes are gathered until a flush, and a flush first lets the other ready tasks run once.
-/// HTTP/2 answers a client's PING (grpc-go sends one with most calls, to size its windows)
-/// the moment it reads it, and the call's answer comes a moment later from its own task;
-/// written as they come, that is two TLS records and two wake-ups of the client per call.
-/// Gathered, the acknowledgement and the answer go out in one record.
+/// Writes are gathered until a flush, and a flush first yields to the runtime once, behind
+/// the tasks already waiting. HTTP/2 answers a client's PING (grpc-go sends one with most
+/// calls, to size its windows) the moment it reads it, and the call's answer comes a moment
+/// later from the call's own task, which is spawned as the same read finishes; written as they
+/// come, that is two TLS records and two wake-ups of the client per call. Gathered, an answer
+/// that is ready at once leaves in the same record as the acknowledgement.
 pub(super) struct TlsConnection<S> {
     stream: tokio_rustls::server::TlsStream<S>,
     /// Written by HTTP/2, not yet handed to TLS.
     pending: Vec<u8>,
-    /// This flush has already let the other tasks run.
+    /// The yield of the flush under way, until it is over.
+    yielding: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    /// This flush has already yielded.
     flush_yielded: bool,
     _open: ConnectionGuard,
 }
@@ -298,6 +302,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsConnection<S> {
         Self {
             stream,
             pending: Vec::new(),
+            yielding: None,
             flush_yielded: false,
             _open: open,
         }
@@ -368,10 +373,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsConnection<S> {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if !self.pending.is_empty() && !self.flush_yielded {
-            // Whatever another task is about to write joins this record.
+            // Behind the other waiting tasks (not a plain self-wake, which would come first):
+            // what they are about to write joins this record.
+            let yielding = self
+                .yielding
+                .get_or_insert_with(|| Box::pin(tokio::task::yield_now()));
+            ready!(yielding.as_mut().poll(cx));
+            self.yielding = None;
             self.flush_yielded = true;
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
         }
         ready!(self.poll_write_pending(cx))?;
         self.flush_yielded = false;
