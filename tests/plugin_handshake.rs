@@ -263,6 +263,15 @@ async fn tls_channel(addr: &Addr, connector: tokio_rustls::TlsConnector) -> Test
     Ok(channel)
 }
 
+/// A channel to the announced address over mutual TLS, presenting the pinned `identity`.
+async fn trusted_channel(handshake: &Handshake, identity: &ClientIdentity) -> TestResult<Channel> {
+    tls_channel(
+        &handshake.addr,
+        tls_connector(&handshake.server_cert, Some(identity)),
+    )
+    .await
+}
+
 /// GetProviderSchema over `channel`, with the guard timeout.
 async fn provider_schema(
     channel: Channel,
@@ -334,11 +343,7 @@ async fn serves_the_provider_over_mutual_tls() -> TestResult {
         handshake.addr
     );
 
-    let channel = tls_channel(
-        &handshake.addr,
-        tls_connector(&handshake.server_cert, Some(&identity)),
-    )
-    .await?;
+    let channel = trusted_channel(&handshake, &identity).await?;
 
     let schema = provider_schema(channel.clone()).await?;
     assert_is_zkkafka_schema(&schema);
@@ -387,11 +392,7 @@ async fn refuses_clients_without_the_pinned_certificate_and_keeps_serving() -> T
     }
 
     // Refused handshakes did not take the server down.
-    let channel = tls_channel(
-        &handshake.addr,
-        tls_connector(&handshake.server_cert, Some(&identity)),
-    )
-    .await?;
+    let channel = trusted_channel(&handshake, &identity).await?;
     assert_is_zkkafka_schema(&provider_schema(channel).await?);
     Ok(())
 }
@@ -411,11 +412,7 @@ async fn shutdown_ends_the_process_and_removes_its_socket() -> TestResult {
         "PLUGIN_UNIX_SOCKET_DIR is used"
     );
     assert!(socket.exists());
-    let channel = tls_channel(
-        &handshake.addr,
-        tls_connector(&handshake.server_cert, Some(&identity)),
-    )
-    .await?;
+    let channel = trusted_channel(&handshake, &identity).await?;
 
     let answer = tokio::time::timeout(
         GUARD,
@@ -444,11 +441,7 @@ async fn falls_back_to_tcp_in_the_port_range_without_a_usable_socket_directory()
         "{:?}",
         handshake.addr
     );
-    let channel = tls_channel(
-        &handshake.addr,
-        tls_connector(&handshake.server_cert, Some(&identity)),
-    )
-    .await?;
+    let channel = trusted_channel(&handshake, &identity).await?;
     assert_is_zkkafka_schema(&provider_schema(channel).await?);
     Ok(())
 }

@@ -92,18 +92,15 @@ pub(super) enum Listener {
 }
 
 /// The path of a listening Unix socket; removed when this is dropped, as the process ends.
-#[cfg(unix)]
 #[derive(Debug)]
 pub(super) struct SocketFile(PathBuf);
 
-#[cfg(unix)]
 impl SocketFile {
     pub(super) fn path(&self) -> &std::path::Path {
         &self.0
     }
 }
 
-#[cfg(unix)]
 impl Drop for SocketFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);

@@ -14,7 +14,7 @@ use tonic_health::ServingStatus;
 use crate::framework::ProviderServer;
 
 use super::go_plugin::{Controller, Stdio};
-use super::handshake::{Listener, PluginAddr};
+use super::handshake::{Listener, PluginAddr, SocketFile};
 use super::proto::go_plugin as go_pb;
 use super::{provider, tls};
 
@@ -53,8 +53,12 @@ pub(super) async fn serve(
     announce: impl FnOnce(&PluginAddr),
 ) -> Result<(), ServeError> {
     let interrupts = Interrupts::listen();
-    let listener = Bound::new(listener).map_err(ServeError::Socket)?;
-    let addr = listener.addr().map_err(ServeError::Socket)?;
+    // `_file` is kept until serving ends: dropping it removes a Unix socket's file.
+    let Bound {
+        listener,
+        addr,
+        file: _file,
+    } = Bound::new(listener).map_err(ServeError::Socket)?;
     let shutdown = Arc::new(Notify::new());
     let router = router(provider, shutdown.clone()).await;
     let stop_on_interrupt = matches!(transport, Transport::Plaintext);
@@ -92,10 +96,7 @@ pub(super) async fn serve(
             }
         };
     }
-    // Kept until serving ends: dropping it removes the socket's file.
-    #[cfg(unix)]
-    let _file = listener.file;
-    let served = match (listener.listener, transport) {
+    let served = match (listener, transport) {
         (listener, Transport::Tls(config)) => {
             serve_until_stopped!(tls::incoming(listener, config, open))
         }
@@ -103,19 +104,21 @@ pub(super) async fn serve(
             serve_until_stopped!(tokio_stream::wrappers::TcpListenerStream::new(listener))
         }
         #[cfg(unix)]
-        (tls::PluginListener::Unix(_), Transport::Plaintext) => Err(ServeError::Socket(
-            std::io::Error::other("debug mode serves on TCP only"),
-        ))?,
+        (tls::PluginListener::Unix(_), Transport::Plaintext) => {
+            return Err(ServeError::Socket(std::io::Error::other(
+                "debug mode serves on TCP only",
+            )));
+        }
     };
     served.map_err(ServeError::Grpc)
 }
 
-/// The listening socket, taken over by the runtime, and the file of a Unix socket, removed
-/// when serving ends.
+/// The listening socket, taken over by the runtime, where it is, and the file of a Unix
+/// socket, removed when this is dropped.
 struct Bound {
     listener: tls::PluginListener,
-    #[cfg(unix)]
-    file: Option<super::handshake::SocketFile>,
+    addr: PluginAddr,
+    file: Option<SocketFile>,
 }
 
 impl Bound {
@@ -123,35 +126,22 @@ impl Bound {
         match listener {
             Listener::Tcp(listener) => {
                 listener.set_nonblocking(true)?;
+                let listener = TcpListener::from_std(listener)?;
                 Ok(Self {
-                    listener: tls::PluginListener::Tcp(TcpListener::from_std(listener)?),
-                    #[cfg(unix)]
+                    addr: PluginAddr::Tcp(listener.local_addr()?),
+                    listener: tls::PluginListener::Tcp(listener),
                     file: None,
                 })
             }
             #[cfg(unix)]
             Listener::Unix(listener, file) => {
                 listener.set_nonblocking(true)?;
+                let listener = tokio::net::UnixListener::from_std(listener)?;
                 Ok(Self {
-                    listener: tls::PluginListener::Unix(tokio::net::UnixListener::from_std(
-                        listener,
-                    )?),
+                    addr: PluginAddr::Unix(file.path().to_owned()),
+                    listener: tls::PluginListener::Unix(listener),
                     file: Some(file),
                 })
-            }
-        }
-    }
-
-    fn addr(&self) -> std::io::Result<PluginAddr> {
-        #[cfg(unix)]
-        if let Some(file) = &self.file {
-            return Ok(PluginAddr::Unix(file.path().to_owned()));
-        }
-        match &self.listener {
-            tls::PluginListener::Tcp(listener) => listener.local_addr().map(PluginAddr::Tcp),
-            #[cfg(unix)]
-            tls::PluginListener::Unix(_) => {
-                Err(std::io::Error::other("a Unix socket without its file"))
             }
         }
     }
