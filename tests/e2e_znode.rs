@@ -206,60 +206,112 @@ fn quickstart_and_function_examples() {
     });
 }
 
-/// A state written by schema version 0 of `zkkafka_znode`, which also kept `data_length`,
-/// `czxid`, `mzxid`, `ctime` and `mtime`, upgrades in place: the plan is empty, and the next
-/// apply stores version 1 without those fields.
+/// Rewrites the state of every instance of `type_name` as `old_version` of its schema wrote
+/// it: the `id` that versions before the current one kept (a copy of `path`) and `extra`
+/// attributes. Returns how many instances it rewrote.
+fn downgrade_state(
+    wd: &Workdir,
+    type_name: &str,
+    current: i64,
+    old_version: i64,
+    extra: &[(&str, i64)],
+) -> usize {
+    let path = wd.path().join("terraform.tfstate");
+    let text = std::fs::read_to_string(&path).expect("read state");
+    let mut state: serde_json::Value = serde_json::from_str(&text).expect("state is JSON");
+    let serial = state["serial"].as_i64().expect("serial");
+    state["serial"] = (serial + 1).into();
+    let mut downgraded = 0;
+    for resource in state["resources"].as_array_mut().expect("resources") {
+        if resource["type"] != type_name {
+            continue;
+        }
+        for instance in resource["instances"].as_array_mut().expect("instances") {
+            assert_eq!(
+                instance["schema_version"], current,
+                "written by the current schema"
+            );
+            instance["schema_version"] = old_version.into();
+            let attributes = instance["attributes"].as_object_mut().expect("attributes");
+            assert!(attributes.get("id").is_none(), "no id since this version");
+            let znode_path = attributes["path"].clone();
+            attributes.insert("id".into(), znode_path);
+            for (name, value) in extra {
+                attributes.insert((*name).into(), (*value).into());
+            }
+            downgraded += 1;
+        }
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&state).expect("encode"))
+        .expect("write state");
+    downgraded
+}
+
+/// Asserts every instance of `type_name` in the state is at `version` without an `id`.
+fn assert_state_upgraded(wd: &Workdir, type_name: &str, version: i64) {
+    let text = std::fs::read_to_string(wd.path().join("terraform.tfstate")).expect("read state");
+    let state: serde_json::Value = serde_json::from_str(&text).expect("state is JSON");
+    let mut seen = 0;
+    for resource in state["resources"].as_array().expect("resources") {
+        if resource["type"] != type_name {
+            continue;
+        }
+        for instance in resource["instances"].as_array().expect("instances") {
+            assert_eq!(instance["schema_version"], version, "upgraded: {instance}");
+            let attributes = &instance["attributes"];
+            assert!(attributes.get("id").is_none(), "{instance}");
+            assert!(attributes.get("ctime").is_none(), "{instance}");
+            assert!(attributes["path"].is_string(), "{instance}");
+            seen += 1;
+        }
+    }
+    assert!(seen > 0, "no {type_name} in the state");
+}
+
+/// States written by older schema versions of `zkkafka_znode` upgrade in place: version 0
+/// also kept `data_length`, `czxid`, `mzxid`, `ctime` and `mtime`, versions 0 and 1 a computed
+/// `id` (a copy of `path`). The plan is empty, and the next apply stores version 2 without them.
 #[test]
-fn znode_state_from_schema_version_0_upgrades() {
+fn znode_state_from_older_schema_versions_upgrades() {
     each_cli(|cli| {
         let zk = zookeeper();
         let wd = workdir(cli, &zk, &example("quickstart/main.tf"));
         wd.apply();
-
-        let path = wd.path().join("terraform.tfstate");
-        let text = std::fs::read_to_string(&path).expect("read state");
-        let mut state: serde_json::Value = serde_json::from_str(&text).expect("state is JSON");
-        let serial = state["serial"].as_i64().expect("serial");
-        state["serial"] = (serial + 1).into();
-        let mut downgraded = 0;
-        for resource in state["resources"].as_array_mut().expect("resources") {
-            if resource["type"] != "zkkafka_znode" {
-                continue;
-            }
-            for instance in resource["instances"].as_array_mut().expect("instances") {
-                assert_eq!(
-                    instance["schema_version"], 1,
-                    "written by the current schema"
-                );
-                instance["schema_version"] = 0.into();
-                let attributes = instance["attributes"].as_object_mut().expect("attributes");
-                for (name, value) in [
-                    ("data_length", 12),
-                    ("czxid", 4_294_967_298_i64),
-                    ("mzxid", 4_294_967_298),
-                    ("ctime", 1_764_000_000_000),
-                    ("mtime", 1_764_000_000_000),
-                ] {
-                    attributes.insert(name.into(), value.into());
-                }
-                downgraded += 1;
-            }
+        let version_0_stat = [
+            ("data_length", 12),
+            ("czxid", 4_294_967_298_i64),
+            ("mzxid", 4_294_967_298),
+            ("ctime", 1_764_000_000_000),
+            ("mtime", 1_764_000_000_000),
+        ];
+        for (old, extra) in [(0, &version_0_stat[..]), (1, &[][..])] {
+            let n = downgrade_state(&wd, "zkkafka_znode", 2, old, extra);
+            assert!(n >= 2, "the quickstart has znodes: {n}");
+            wd.assert_plan_empty();
+            wd.apply();
+            assert_state_upgraded(&wd, "zkkafka_znode", 2);
         }
-        assert!(downgraded >= 2, "the quickstart has znodes: {downgraded}");
-        std::fs::write(&path, serde_json::to_string_pretty(&state).expect("encode"))
-            .expect("write state");
+        wd.destroy();
+    });
+}
 
+/// A `zkkafka_znode_acl` state of schema version 0, which kept a computed `id`, upgrades to
+/// version 1 in place with an empty plan.
+#[test]
+fn znode_acl_state_from_schema_version_0_upgrades() {
+    each_cli(|cli| {
+        let zk = zookeeper();
+        zk.cli(None, "create /events");
+        let wd = workdir(
+            cli,
+            &zk,
+            &example("resources/zkkafka_znode_acl/resource.tf"),
+        );
+        wd.apply();
+        assert_eq!(downgrade_state(&wd, "zkkafka_znode_acl", 1, 0, &[]), 1);
         wd.assert_plan_empty();
         wd.apply();
-        let text = std::fs::read_to_string(&path).expect("read state");
-        let state: serde_json::Value = serde_json::from_str(&text).expect("state is JSON");
-        for resource in state["resources"].as_array().expect("resources") {
-            for instance in resource["instances"].as_array().expect("instances") {
-                assert_eq!(instance["schema_version"], 1, "upgraded: {instance}");
-                assert!(instance["attributes"].get("ctime").is_none(), "{instance}");
-                assert!(instance["attributes"]["version"].is_number(), "{instance}");
-            }
-        }
+        assert_state_upgraded(&wd, "zkkafka_znode_acl", 1);
         wd.destroy();
     });
 }

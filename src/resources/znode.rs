@@ -64,11 +64,6 @@ impl Resource for ZnodeResource {
     fn schema(&self) -> Schema {
         let block = Block::new("A persistent ZooKeeper znode, its data and optionally its ACL.")
             .attr(
-                Attribute::computed("id", Type::String)
-                    .describe("The znode path.")
-                    .modifier(PlanModifier::UseStateForUnknown),
-            )
-            .attr(
                 Attribute::required("path", Type::String)
                     .describe("Absolute znode path, e.g. /app/config. Changing it replaces the znode.")
                     .modifier(PlanModifier::RequiresReplace)
@@ -93,26 +88,30 @@ impl Resource for ZnodeResource {
             ))
             .block(connection_block());
         Schema {
-            version: 1,
+            version: 2,
             block: stat_attributes(block),
         }
     }
 
     /// Version 0 also kept `data_length`, `czxid`, `mzxid`, `ctime` and `mtime`; version 1
-    /// drops them (see [`STAT_ATTRIBUTES`]) and is otherwise the same.
+    /// dropped them (see [`STAT_ATTRIBUTES`]). Versions 0 and 1 had a computed `id`, a copy of
+    /// `path`; version 2 drops it. Otherwise the versions are the same.
     fn upgrade_state(
         &self,
         version: i64,
         mut state: serde_json::Value,
         diags: &mut Diagnostics,
     ) -> Option<serde_json::Value> {
-        let Some(attributes) = state.as_object_mut().filter(|_| version == 0) else {
+        let Some(attributes) = state.as_object_mut().filter(|_| matches!(version, 0 | 1)) else {
             unsupported_state_version(self.type_name(), version, diags);
             return None;
         };
-        for name in DROPPED_STAT_ATTRIBUTES {
-            attributes.remove(name);
+        if version == 0 {
+            for name in DROPPED_STAT_ATTRIBUTES {
+                attributes.remove(name);
+            }
         }
+        attributes.remove("id");
         Some(state)
     }
 
@@ -176,10 +175,7 @@ impl Resource for ZnodeResource {
             change.config.attr("data_base64").clone()
         };
         change.set_planned("data_base64", b64);
-        if change.is_create() {
-            let path = change.planned_attr("path").clone();
-            change.set_planned("id", path);
-        } else if !change.changed("path") {
+        if !change.is_create() && !change.changed("path") {
             // Stat fields stay known unless this apply changes them: the data version
             // changes with the data, the ACL version with the ACL. children_count may change
             // under a concurrent child create, so it stays known only when the znode is not
@@ -454,7 +450,6 @@ impl Resource for ZnodeResource {
                     .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
         });
         let mut state = Value::object([
-            ("id", Value::from(id)),
             ("path", Value::from(id)),
             ("data", Value::from(text)),
             ("data_base64", Value::from(B64.encode(&data))),

@@ -8,6 +8,7 @@
 use async_trait::async_trait;
 
 use crate::adapters::zookeeper::{validate_path, ZkError};
+use crate::framework::resource::unsupported_state_version;
 use crate::framework::{Attribute, Block, Context, PlanModifier, PlannedChange, Resource, Schema};
 use crate::tfvalue::{AttributePath, Diagnostics, Type, Value};
 
@@ -50,14 +51,9 @@ impl Resource for ZnodeAclResource {
 
     fn schema(&self) -> Schema {
         Schema {
-            version: 0,
+            version: 1,
             block: Block::new(
                 "The ACL of an existing znode. The ACL found when Terraform took it over is restored on destroy.",
-            )
-            .attr(
-                Attribute::computed("id", Type::String)
-                    .describe("The znode path.")
-                    .modifier(PlanModifier::UseStateForUnknown),
             )
             .attr(
                 Attribute::required("path", Type::String)
@@ -76,6 +72,22 @@ impl Resource for ZnodeAclResource {
         }
     }
 
+    /// Version 0 had a computed `id`, a copy of `path`; version 1 drops it and is otherwise
+    /// the same.
+    fn upgrade_state(
+        &self,
+        version: i64,
+        mut state: serde_json::Value,
+        diags: &mut Diagnostics,
+    ) -> Option<serde_json::Value> {
+        let Some(attributes) = state.as_object_mut().filter(|_| version == 0) else {
+            unsupported_state_version(self.type_name(), version, diags);
+            return None;
+        };
+        attributes.remove("id");
+        Some(state)
+    }
+
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         validate_acl_entries(config, diags);
     }
@@ -86,10 +98,7 @@ impl Resource for ZnodeAclResource {
         change: &mut PlannedChange,
         _diags: &mut Diagnostics,
     ) {
-        if change.is_create() {
-            let path = change.planned_attr("path").clone();
-            change.set_planned("id", path);
-        } else if !change.changed("acl") && !change.changed("path") {
+        if !change.is_create() && !change.changed("acl") && !change.changed("path") {
             let v = change.prior.attr("acl_version").clone();
             change.set_planned("acl_version", v);
         }
@@ -246,7 +255,6 @@ impl Resource for ZnodeAclResource {
                 // Taken over as it is: destroy will leave the ACL found at import.
                 let current = acls_to_value(&acl, &Value::Null, &[]);
                 Some(Value::object([
-                    ("id", Value::from(id)),
                     ("path", Value::from(id)),
                     ("acl", current.clone()),
                     ("original_acl", current),
