@@ -226,3 +226,47 @@ fn hot_functions_are_gathered_at_the_front_of_the_code() {
         );
     }
 }
+
+/// build.rs links with `-z pack-relative-relocs` when the build machine's glibc is 2.36 or
+/// newer: the relative relocations are then in a small `.relr.dyn`, and `.rela.dyn` keeps
+/// only the few others. (Unpacked, `.rela.dyn` holds ~38,000 entries, ~900 KB, which every
+/// provider process reads and keeps resident.)
+#[test]
+fn relative_relocations_are_packed_where_glibc_supports_it() {
+    if std::env::var("ZKKAFKA_RELR").is_ok_and(|v| v == "0") {
+        eprintln!("ZKKAFKA_RELR=0: the binary was built without packed relocations");
+        return;
+    }
+    let glibc = std::process::Command::new("getconf")
+        .arg("GNU_LIBC_VERSION")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let version: Vec<u32> = glibc
+        .strip_prefix("glibc ")
+        .unwrap_or_default()
+        .split('.')
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    if !cfg!(all(target_os = "linux", target_env = "gnu")) || version < vec![2, 36] {
+        eprintln!("{glibc:?}: no DT_RELR support, the build keeps plain relocations");
+        return;
+    }
+    const SHT_RELR: u32 = 19;
+    let elf = Elf::read(Path::new(BINARY));
+    let relr = elf.sections.iter().find(|s| s.kind == SHT_RELR);
+    assert!(
+        relr.is_some_and(|s| s.size > 0),
+        "no packed relative relocations (.relr.dyn) in the provider binary built on {glibc}: \
+         build.rs should link it with -z pack-relative-relocs"
+    );
+    let rela = elf.section(".rela.dyn").map_or(0, |(_, s)| s.size);
+    eprintln!(
+        ".relr.dyn {} bytes, .rela.dyn {rela} bytes",
+        relr.map_or(0, |s| s.size)
+    );
+    assert!(
+        rela < 64 * 1024,
+        ".rela.dyn is {rela} bytes: the relative relocations were not packed"
+    );
+}
