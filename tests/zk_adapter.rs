@@ -586,3 +586,57 @@ async fn pool_reconnects_when_the_cached_session_died() {
     assert!(first.exists("/").await.is_err());
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+/// With ZooKeeper down, a plan's hundreds of resources must not each wait out their own connect
+/// timeout in turn: after one failed attempt, the next callers get the same Unreachable at once.
+#[tokio::test]
+async fn pool_remembers_an_unreachable_ensemble_for_the_callers_right_after() {
+    // A port nothing listens on: bind one, then let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let timeout = Duration::from_millis(1500);
+    let conn = ZkConnection {
+        connect_timeout: timeout,
+        ..connection(&format!("127.0.0.1:{port}"), vec![])
+    };
+    let pool = ZkPool::new();
+    let started = Instant::now();
+    let concurrent = (0..10).map(|_| {
+        let (pool, conn) = (pool.clone(), conn.clone());
+        tokio::spawn(async move { pool.get(&conn).await.map(|_| ()) })
+    });
+    let mut results = futures::future::join_all(concurrent)
+        .await
+        .into_iter()
+        .map(|r| r.expect("join"))
+        .collect::<Vec<_>>();
+    for _ in 0..30 {
+        results.push(pool.get(&conn).await.map(|_| ()));
+    }
+    let elapsed = started.elapsed();
+    for result in results {
+        match result {
+            Err(ZkError::Unreachable { timeout: t, .. }) => assert_eq!(t, timeout),
+            other => panic!("expected Unreachable, got {other:?}"),
+        }
+    }
+    // One attempt's worth, not forty: each attempt lasts the whole connect timeout.
+    assert!(
+        elapsed < timeout * 3,
+        "40 callers took {elapsed:?} with a {timeout:?} connect timeout"
+    );
+
+    // Once as long again has passed, the pool tries again rather than failing forever.
+    tokio::time::sleep(timeout * 2).await;
+    let retried = Instant::now();
+    assert!(matches!(
+        pool.get(&conn).await,
+        Err(ZkError::Unreachable { .. })
+    ));
+    assert!(
+        retried.elapsed() >= timeout / 2,
+        "the later call made a real attempt"
+    );
+}

@@ -73,10 +73,18 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             other => return Err(format!("{s:?} has unknown unit {other:?}")),
         };
         rest = &rest[unit_len..];
-        total += Duration::from_secs_f64(seconds);
+        total = Duration::try_from_secs_f64(seconds)
+            .ok()
+            .and_then(|part| total.checked_add(part))
+            .filter(|d| *d <= MAX_DURATION)
+            .ok_or_else(|| format!("{s:?} is longer than the longest duration, about 292 years"))?;
     }
     Ok(total)
 }
+
+/// The longest duration accepted, as in Go's `time.ParseDuration` (2^63 - 1 nanoseconds), which
+/// Terraform uses for the same strings. Anything longer is a typo, and would overflow deadlines.
+pub const MAX_DURATION: Duration = Duration::from_nanos(i64::MAX as u64);
 
 #[cfg(test)]
 mod tests {
@@ -101,5 +109,27 @@ mod tests {
         for bad in ["", "10", "s", "5 minutes", "1d", "-1s"] {
             assert!(parse_duration(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn durations_too_long_for_a_deadline_are_errors_not_panics() {
+        assert_eq!(
+            parse_duration("2562047h").expect("within Go's range"),
+            Duration::from_secs(2_562_047 * 3600)
+        );
+        for huge in [
+            "2562048h",
+            "100000000000000000000000000000000h",
+            "9999999999999999999h9999999999999999999h",
+        ] {
+            let err = parse_duration(huge).expect_err(huge);
+            assert!(
+                err.contains("longer than the longest duration"),
+                "{huge}: {err}"
+            );
+        }
+        // A number too large for f64 parses as infinity.
+        let infinite = format!("1{}s", "0".repeat(400));
+        assert!(parse_duration(&infinite).is_err());
     }
 }
