@@ -38,15 +38,44 @@ provider "zkkafka" {{
     )
 }
 
+/// The configuration line the first diagnostic quotes: after `on main.tf line N, ...`, the line
+/// that starts with `N:`.
+fn quoted_source_line(stderr: &str) -> Option<String> {
+    let at = stderr.find("main.tf line ")? + "main.tf line ".len();
+    let digits: String = stderr[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let marker = format!("{digits}:");
+    stderr[at..]
+        .lines()
+        .skip(1)
+        .map(|l| l.trim_start_matches(|c: char| c == '│' || c.is_whitespace()))
+        .find(|l| l.starts_with(&marker))
+        .map(str::to_owned)
+}
+
 #[test]
 fn bad_input_is_refused_at_plan_time_with_the_attribute() {
     let zk = zookeeper();
     let wd = Workdir::new(Cli::Tofu, &provider());
     let cases = [
-        (r#"path = "app""#, "Invalid znode path"),
-        (r#"path = "/app/""#, "Invalid znode path"),
-        (r#"path = "/a//b""#, "Invalid znode path"),
-        (r#"path = "/zookeeper/mine""#, "Reserved path"),
+        (r#"path = "app""#, "Invalid znode path", r#"path = "app""#),
+        (
+            r#"path = "/app/""#,
+            "Invalid znode path",
+            r#"path = "/app/""#,
+        ),
+        (
+            r#"path = "/a//b""#,
+            "Invalid znode path",
+            r#"path = "/a//b""#,
+        ),
+        (
+            r#"path = "/zookeeper/mine""#,
+            "Reserved path",
+            r#"path = "/zookeeper/mine""#,
+        ),
         (
             r#"path = "/p"
   acl {
@@ -55,6 +84,7 @@ fn bad_input_is_refused_at_plan_time_with_the_attribute() {
     permissions = "rwx"
   }"#,
             "Invalid permissions",
+            r#"permissions = "rwx""#,
         ),
         (
             r#"path = "/p"
@@ -64,6 +94,7 @@ fn bad_input_is_refused_at_plan_time_with_the_attribute() {
     permissions = "r"
   }"#,
             "Unknown ACL scheme",
+            r#"scheme = "kerberos""#,
         ),
         (
             r#"path = "/p"
@@ -73,6 +104,7 @@ fn bad_input_is_refused_at_plan_time_with_the_attribute() {
     permissions = "r"
   }"#,
             "Invalid digest id",
+            r#"id = "kafka:secret""#,
         ),
         (
             r#"path = "/p"
@@ -82,14 +114,16 @@ fn bad_input_is_refused_at_plan_time_with_the_attribute() {
     permissions = "r"
   }"#,
             "Invalid ip id",
+            r#"id = "10.0.0.0/40""#,
         ),
         (
             r#"path = "/p"
   data = join("", [for i in range(1000) : format("%01100d", 0)])"#,
             "Data too large",
+            "data = join(",
         ),
     ];
-    for (body, summary) in cases {
+    for (body, summary, attribute) in cases {
         wd.write(
             "main.tf",
             &config(
@@ -105,10 +139,13 @@ fn bad_input_is_refused_at_plan_time_with_the_attribute() {
             "{body}: expected {summary:?} in:\n{}",
             out.stderr
         );
-        // The CLI points at the offending attribute's line in the configuration.
+        // The CLI quotes the line its attribute path points at: the attribute's own line, not
+        // the `resource` line it would quote for a diagnostic without a path.
+        let quoted = quoted_source_line(&out.stderr)
+            .unwrap_or_else(|| panic!("{body}: no source location in:\n{}", out.stderr));
         assert!(
-            out.stderr.contains("main.tf line"),
-            "{body}: no source location in:\n{}",
+            quoted.contains(attribute),
+            "{body}: the diagnostic points at {quoted:?}, not at {attribute:?}:\n{}",
             out.stderr
         );
     }

@@ -19,8 +19,27 @@ use super::zk_common::{
     zk_diagnostic, DROPPED_STAT_ATTRIBUTES, STAT_ATTRIBUTES,
 };
 
-/// ZooKeeper's default `jute.maxbuffer` bounds a request, and so a znode's data.
-pub const MAX_DATA_BYTES: usize = 1024 * 1024;
+/// ZooKeeper's default `jute.maxbuffer` (0xfffff bytes) bounds a whole request: the server
+/// drops the connection on a longer one. The data shares it with the path and the ACL.
+pub const MAX_REQUEST_BYTES: usize = 0xfffff;
+
+/// The size of the largest request that writes a znode's data: a create, with its path and ACL
+/// (setData carries less). Header (xid, type), then each string or buffer as a length and its
+/// bytes, the ACL as a count and (perms, scheme, id) per entry, then the create flags. Without
+/// `acl` blocks the znode is created with world:anyone:cdrwa.
+fn create_request_bytes(path: &str, data: usize, acl: &[Value]) -> usize {
+    let acl_bytes: usize = if acl.is_empty() {
+        4 + 4 + "world".len() + 4 + "anyone".len()
+    } else {
+        acl.iter()
+            .map(|e| {
+                let text = |name: &str| e.attr(name).as_str().map_or(0, str::len);
+                4 + 4 + text("scheme") + 4 + text("id")
+            })
+            .sum()
+    };
+    8 + (4 + path.len()) + (4 + data) + (4 + acl_bytes) + 4
+}
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -117,7 +136,12 @@ impl Resource for ZnodeResource {
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         let (data, b64) = (config.attr("data"), config.attr("data_base64"));
-        if !data.is_null() && !b64.is_null() {
+        // Both set is fine when they say the same (`-generate-config-out` writes both).
+        let same = match (data.as_str(), b64.as_str()) {
+            (Some(text), Some(encoded)) => B64.encode(text) == encoded,
+            _ => data.is_unknown() || b64.is_unknown(),
+        };
+        if !data.is_null() && !b64.is_null() && !same {
             diags.error_at(
                 AttributePath::attr("data_base64"),
                 "Conflicting data attributes",
@@ -139,7 +163,10 @@ impl Resource for ZnodeResource {
                 .map(|b| b.len())
         });
         if let Some(len) = len {
-            if len > MAX_DATA_BYTES {
+            let path = config.attr("path").as_str().unwrap_or("");
+            let acl = config.attr("acl").as_elements().unwrap_or(&[]);
+            let request = create_request_bytes(path, len, acl);
+            if request > MAX_REQUEST_BYTES {
                 let attr = if data.is_null() {
                     "data_base64"
                 } else {
@@ -149,8 +176,11 @@ impl Resource for ZnodeResource {
                     AttributePath::attr(attr),
                     "Data too large",
                     format!(
-                        "The data is {len} bytes; ZooKeeper refuses requests over 1 MiB ({MAX_DATA_BYTES} bytes, \
-                         its default jute.maxbuffer). Store large content elsewhere and keep a reference in the znode."
+                        "The data is {len} bytes; with the path and the ACL, writing it takes a request of \
+                         {request} bytes, and ZooKeeper refuses requests over {MAX_REQUEST_BYTES} bytes (its \
+                         default jute.maxbuffer), so at most {} bytes of data fit here. Store large content \
+                         elsewhere and keep a reference in the znode.",
+                        len - (request - MAX_REQUEST_BYTES)
                     ),
                 );
             }
@@ -460,5 +490,69 @@ impl Resource for ZnodeResource {
         ]);
         set_stat(&mut state, &stat);
         Some(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(entries: Vec<(&str, Value)>) -> Value {
+        Value::object(entries)
+    }
+
+    fn summaries(config: &Value) -> Vec<String> {
+        let mut diags = Diagnostics::new();
+        ZnodeResource.validate(config, &mut diags);
+        diags.iter().map(|d| d.summary.clone()).collect()
+    }
+
+    #[test]
+    fn data_fits_when_the_whole_create_request_does() {
+        // "/p", world:anyone:cdrwa: 8 + 6 + 4 + 27 + 4 bytes around the data.
+        let fits = MAX_REQUEST_BYTES - 49;
+        let at = |len: usize| {
+            summaries(&config(vec![
+                ("path", Value::from("/p")),
+                ("data", Value::from("x".repeat(len))),
+            ]))
+        };
+        assert!(at(fits).is_empty(), "{fits} bytes fit");
+        assert_eq!(at(fits + 1), ["Data too large"]);
+
+        // Data that fitted the old 1 MiB data-only check but not the request: refused at plan
+        // time now, instead of ZooKeeper dropping the connection at apply.
+        let near = config(vec![
+            ("path", Value::from("/app/config")),
+            ("data_base64", Value::from(B64.encode(vec![0u8; 1_048_560]))),
+        ]);
+        assert_eq!(summaries(&near), ["Data too large"]);
+
+        // ACL entries count: a long digest id takes room from the data.
+        let acl = Value::List(vec![config(vec![
+            ("scheme", Value::from("digest")),
+            ("id", Value::from(format!("kafka:{}", "A".repeat(27) + "="))),
+            ("permissions", Value::from("cdrwa")),
+        ])]);
+        let with_acl = config(vec![
+            ("path", Value::from("/p")),
+            ("data", Value::from("x".repeat(fits))),
+            ("acl", acl),
+        ]);
+        assert_eq!(summaries(&with_acl), ["Data too large"]);
+    }
+
+    #[test]
+    fn data_and_data_base64_together_only_when_they_agree() {
+        let both = |b64: &str| {
+            summaries(&config(vec![
+                ("path", Value::from("/p")),
+                ("data", Value::from("hello")),
+                ("data_base64", Value::from(b64)),
+            ]))
+        };
+        // As `tofu plan -generate-config-out` writes an imported znode.
+        assert!(both(&B64.encode("hello")).is_empty());
+        assert_eq!(both(&B64.encode("other")), ["Conflicting data attributes"]);
     }
 }
