@@ -13,6 +13,7 @@ use crate::framework::timeouts::{parse_duration, validate_duration};
 use crate::framework::{Attribute, Block, Context, NestedBlock};
 use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics, Type, Value};
 
+use super::provider_config::Configured;
 use super::ProviderData;
 
 /// Schemes ZooKeeper ships with.
@@ -174,6 +175,27 @@ pub async fn session(ctx: &Context, value: &Value) -> Result<Arc<dyn ZnodeStore>
         .get(&conn)
         .await
         .map_err(|e| zk_diagnostic("connect to ZooKeeper", e))
+}
+
+/// The session for a refresh, or `None` when the resource relies on the provider's connection
+/// and that is not known yet: its zookeeper {} block takes values from a resource this run
+/// creates or replaces. Nothing can be read then, so refresh keeps the prior state, as the
+/// provider's documentation promises; the apply (configured with the real values) acts on it.
+pub async fn refresh_session(
+    ctx: &Context,
+    state: &Value,
+) -> Result<Option<Arc<dyn ZnodeStore>>, Diagnostic> {
+    let unknown_default = ctx
+        .provider_data::<ProviderData>()
+        .is_some_and(|data| matches!(data.zookeeper, Configured::Unknown));
+    if unknown_default && state.attr(CONNECTION_BLOCK).is_null() {
+        tracing::debug!(
+            path = state.attr("path").as_str().unwrap_or_default(),
+            "provider connection not known yet; refresh keeps the prior state"
+        );
+        return Ok(None);
+    }
+    session(ctx, state).await.map(Some)
 }
 
 /// A ZooKeeper error as a practitioner-facing diagnostic.

@@ -14,8 +14,8 @@ use crate::framework::{Attribute, Block, Context, PlanModifier, PlannedChange, R
 use crate::tfvalue::{AttributePath, Diagnostics, Type, Value};
 
 use super::zk_common::{
-    acl_block, acls_from_value, acls_to_value, connection_block, open_acl, session,
-    session_digest_ids, set_stat, stat_attributes, state_version, validate_acl_entries,
+    acl_block, acls_from_value, acls_to_value, connection_block, open_acl, refresh_session,
+    session, session_digest_ids, set_stat, stat_attributes, state_version, validate_acl_entries,
     zk_diagnostic, DROPPED_STAT_ATTRIBUTES, STAT_ATTRIBUTES,
 };
 
@@ -291,8 +291,9 @@ impl Resource for ZnodeResource {
 
     async fn read(&self, ctx: &Context, state: &Value, diags: &mut Diagnostics) -> Option<Value> {
         let path = state.attr("path").as_str()?.to_owned();
-        let store = match session(ctx, state).await {
-            Ok(s) => s,
+        let store = match refresh_session(ctx, state).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return Some(state.clone()),
             Err(d) => {
                 diags.push(d);
                 return None;
