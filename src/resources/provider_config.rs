@@ -3,8 +3,8 @@
 //!
 //! Either block may hold values that are unknown at plan time (for example a connect string
 //! taken from an ensemble created in the same apply). That is not an error: the provider
-//! remembers the block as "not known yet" and only resources that need it then, at apply,
-//! report it.
+//! remembers the block as "not known yet"; refreshes that would need it keep the prior state
+//! (see `zk_common::refresh_session`), and the apply is configured with the real values.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
