@@ -107,7 +107,9 @@ resource "zkkafka_znode" "via_resource" {{
             replace.stderr
         );
         assert!(
-            replace.stdout.contains("terraform_data.ensemble must be replaced"),
+            replace
+                .stdout
+                .contains("terraform_data.ensemble must be replaced"),
             "{}",
             replace.stdout
         );
@@ -118,7 +120,13 @@ resource "zkkafka_znode" "via_resource" {{
         );
         let applied = wd.run(&["apply", "-auto-approve", "-input=false", "-var", "rev=2"]);
         assert!(applied.success(), "{}", applied.stderr);
-        let after = wd.run(&["plan", "-input=false", "-detailed-exitcode", "-var", "rev=2"]);
+        let after = wd.run(&[
+            "plan",
+            "-input=false",
+            "-detailed-exitcode",
+            "-var",
+            "rev=2",
+        ]);
         assert_eq!(after.code, 0, "{}{}", after.stdout, after.stderr);
         wd.destroy();
     }

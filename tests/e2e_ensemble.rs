@@ -226,3 +226,84 @@ fn rbac_forbidden_namespace_missing_and_unreachable_are_diagnostics() {
         started.elapsed()
     );
 }
+
+/// The provider's kubernetes {} block takes its kubeconfig path from a resource that this run
+/// replaces: the block is unknown at plan time, the ensemble cannot be read, and refresh keeps
+/// its state instead of failing the plan. The apply, configured with the real path, finds
+/// nothing to change.
+#[test]
+fn kubernetes_settings_unknown_at_plan_time_keep_the_ensemble_state() {
+    each_cli(|cli| {
+        let kube = kube();
+        let ns = kube.namespace(&unique("zk-unknown"));
+        let wd = Workdir::new(cli, &common::provider_binary());
+        wd.write(
+            "main.tf",
+            &format!(
+                r#"
+terraform {{
+  required_providers {{
+    zkkafka = {{ source = "zkkafka/zkkafka" }}
+  }}
+}}
+
+variable "rev" {{
+  default = 1
+}}
+
+resource "terraform_data" "kubeconfig" {{
+  input            = {kubeconfig}
+  triggers_replace = var.rev
+}}
+
+provider "zkkafka" {{
+  kubernetes {{
+    config_path = terraform_data.kubeconfig.output
+  }}
+}}
+
+resource "zkkafka_zookeeper_ensemble" "main" {{
+  name           = "zk"
+  namespace      = {namespace}
+  replicas       = 1
+  wait_for_ready = false
+}}
+"#,
+                kubeconfig = common::hcl_string(&kube.admin_kubeconfig.display().to_string()),
+                namespace = common::hcl_string(&ns.name),
+            ),
+        );
+        wd.apply();
+        wd.assert_plan_empty();
+
+        let plan = wd.run(&["plan", "-input=false", "-no-color", "-var", "rev=2"]);
+        assert!(
+            plan.success(),
+            "plan with the kubernetes settings unknown must succeed:\n{}{}",
+            plan.stdout,
+            plan.stderr
+        );
+        assert!(
+            plan.stdout
+                .contains("terraform_data.kubeconfig must be replaced"),
+            "{}",
+            plan.stdout
+        );
+        assert!(
+            !plan.stdout.contains(&format!("# {ADDR}")),
+            "the ensemble itself does not change:\n{}",
+            plan.stdout
+        );
+        let applied = wd.run(&["apply", "-auto-approve", "-input=false", "-var", "rev=2"]);
+        assert!(applied.success(), "{}", applied.stderr);
+        let after = wd.run(&[
+            "plan",
+            "-input=false",
+            "-detailed-exitcode",
+            "-var",
+            "rev=2",
+        ]);
+        assert_eq!(after.code, 0, "{}{}", after.stdout, after.stderr);
+        wd.destroy();
+    });
+}

@@ -14,6 +14,7 @@ use serde_json::{json, Value as Json};
 
 use crate::adapters::kubernetes::{KubeError, ObjectRef, ObjectStore, Propagation};
 use crate::framework::{Context, Interrupted};
+use crate::resources::provider_config::Configured;
 use crate::resources::ProviderData;
 use crate::tfvalue::{self, AttributePath, Diagnostic, Type, Value};
 
@@ -34,6 +35,20 @@ pub async fn store(ctx: &Context) -> Result<Arc<dyn ObjectStore>, Diagnostic> {
         )
     })?;
     data.kube.store().await.map_err(|e| kube_diagnostic(&e))
+}
+
+/// The store for a refresh, or `None` when the provider's kubernetes {} block is not known yet
+/// (it takes values from a resource this run creates or replaces): nothing can be read then, so
+/// refresh keeps the prior state and the apply, configured with the real values, acts on it.
+pub async fn refresh_store(ctx: &Context) -> Result<Option<Arc<dyn ObjectStore>>, Diagnostic> {
+    let unknown = ctx
+        .provider_data::<ProviderData>()
+        .is_some_and(|data| matches!(data.kubernetes, Configured::Unknown));
+    if unknown {
+        tracing::debug!("kubernetes settings not known yet; refresh keeps the prior state");
+        return Ok(None);
+    }
+    store(ctx).await.map(Some)
 }
 
 /// The configured provider's data (its observation cache), if any.

@@ -21,8 +21,9 @@ pub async fn read(ctx: &Context, state: &Value, diags: &mut Diagnostics) -> Opti
         ));
         return Some(state.clone());
     };
-    let store = match common::store(ctx).await {
-        Ok(s) => s,
+    let store = match common::refresh_store(ctx).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Some(state.clone()),
         Err(d) => {
             diags.push(d);
             return Some(state.clone());
