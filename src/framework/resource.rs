@@ -3,7 +3,7 @@
 
 use std::any::Any;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -16,14 +16,16 @@ use super::plan::PlannedChange;
 use super::schema::{FunctionSignature, Schema};
 use super::stop::StopSignal;
 
-/// What every resource call gets: the configured provider's data, the stop signal, and the
-/// deadline from the resource's `timeouts` block for the operation under way.
+/// What every resource call gets: the configured provider's data, the stop signal, the
+/// deadline from the resource's `timeouts` block for the operation under way, and the
+/// instance's private state.
 #[derive(Clone)]
 pub struct Context {
     data: Option<Arc<dyn Any + Send + Sync>>,
     pub stop: StopSignal,
     /// When the current operation must give up; `None` outside create, update and delete.
     pub deadline: Option<(Instant, Duration)>,
+    private: Arc<Mutex<Vec<u8>>>,
 }
 
 /// Why a [`Context::wait`] gave up.
@@ -41,7 +43,31 @@ impl Context {
             data,
             stop,
             deadline: None,
+            private: Arc::default(),
         }
+    }
+
+    /// The resource instance's private state: bytes the CLI stores beside the state, never
+    /// shows and hands back on the next call. In `read` and `delete` they are what the last
+    /// call left; in `create` and `update` what the plan left (`PlannedChange::private`);
+    /// empty in `import`.
+    pub fn private(&self) -> Vec<u8> {
+        self.private
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the private state the CLI keeps after this call (`read`, `create`, `update`,
+    /// `import`). Untouched, it stays what [`Context::private`] returned.
+    pub fn set_private(&self, bytes: Vec<u8>) {
+        *self.private.lock().unwrap_or_else(PoisonError::into_inner) = bytes;
+    }
+
+    #[must_use]
+    pub(crate) fn with_private(mut self, bytes: Vec<u8>) -> Self {
+        self.private = Arc::new(Mutex::new(bytes));
+        self
     }
 
     #[must_use]
@@ -131,7 +157,8 @@ pub trait Resource: Send + Sync + 'static {
     ) {
     }
 
-    /// Creates the object; returns the new state (and private bytes). On failure, push an
+    /// Creates the object; returns the new state (private bytes go through
+    /// [`Context::set_private`]). On failure, push an
     /// error and return the state of whatever was created so it is not forgotten (or `None`
     /// when nothing was).
     async fn create(

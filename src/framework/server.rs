@@ -360,7 +360,8 @@ impl ProviderServer {
             };
         }
         tracing::debug!(type_name = %req.type_name, "ReadResource");
-        let new_state = r.item.read(&self.context(), &state, &mut diags).await;
+        let ctx = self.context().with_private(req.private);
+        let new_state = r.item.read(&ctx, &state, &mut diags).await;
         let new_state = match new_state {
             Some(v) => v,
             // On error keep what we had, so nothing is forgotten.
@@ -369,7 +370,7 @@ impl ProviderServer {
         };
         ReadResourceResponse {
             new_state: encode(&new_state, &r.ty, "refreshed state", &mut diags),
-            private: req.private,
+            private: ctx.private(),
             diagnostics: diags,
         }
     }
@@ -456,7 +457,11 @@ impl ProviderServer {
             (false, false) => ("update", &planned),
         };
         let limit = timeouts::timeout_for(source, op, r.item.default_timeout());
-        let ctx = self.context().with_timeout(limit);
+        // Delete sees what the last refresh or apply left; create and update what the plan did.
+        let ctx = self
+            .context()
+            .with_timeout(limit)
+            .with_private(req.planned_private);
         let new_state = if planned.is_null() {
             tracing::info!(type_name = %req.type_name, "delete");
             r.item.delete(&ctx, &prior, &mut diags).await;
@@ -486,7 +491,7 @@ impl ProviderServer {
         }
         ApplyResourceChangeResponse {
             new_state: encode(&new_state, &r.ty, "new state", &mut diags),
-            private: req.planned_private,
+            private: ctx.private(),
             diagnostics: diags,
         }
     }
@@ -505,7 +510,8 @@ impl ProviderServer {
                 }
             }
         };
-        let Some(mut state) = r.item.import(&self.context(), &req.id, &mut diags).await else {
+        let ctx = self.context();
+        let Some(mut state) = r.item.import(&ctx, &req.id, &mut diags).await else {
             return ImportResourceStateResponse {
                 diagnostics: diags,
                 ..Default::default()
@@ -517,7 +523,7 @@ impl ProviderServer {
             imported: vec![ImportedResource {
                 type_name: req.type_name,
                 state: encoded,
-                private: Vec::new(),
+                private: ctx.private(),
             }],
             diagnostics: diags,
         }

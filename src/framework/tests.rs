@@ -1,5 +1,5 @@
 //! ProviderServer over a small fake provider: state upgrades across schema versions, import
-//! defaults, timeouts and StopProvider, diagnostics for unknown types. No IO.
+//! defaults, private state, timeouts and StopProvider, diagnostics for unknown types. No IO.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -67,16 +67,34 @@ impl Resource for Note {
         if let Value::Object(m) = &mut state {
             m.insert("id".into(), Value::from("n1"));
         }
+        ctx.set_private(b"created".to_vec());
         Some(state)
     }
-    async fn read(&self, _: &Context, state: &Value, _: &mut Diagnostics) -> Option<Value> {
+    /// Each call that may write private state appends to it, so a test sees what each got.
+    async fn read(&self, ctx: &Context, state: &Value, _: &mut Diagnostics) -> Option<Value> {
+        ctx.set_private([ctx.private(), b"+read".to_vec()].concat());
         Some(state.clone())
     }
-    async fn update(&self, _: &Context, _: &Value, planned: &Value, _: &mut Diagnostics) -> Value {
+    async fn update(
+        &self,
+        ctx: &Context,
+        _: &Value,
+        planned: &Value,
+        _: &mut Diagnostics,
+    ) -> Value {
+        ctx.set_private([ctx.private(), b"+updated".to_vec()].concat());
         planned.clone()
     }
-    async fn delete(&self, _: &Context, _: &Value, _: &mut Diagnostics) {}
-    async fn import(&self, _: &Context, id: &str, _: &mut Diagnostics) -> Option<Value> {
+    async fn delete(&self, ctx: &Context, _: &Value, diags: &mut Diagnostics) {
+        if ctx.private() != b"created+read+updated" {
+            diags.error(
+                "Wrong private state at delete",
+                format!("{:?}", ctx.private()),
+            );
+        }
+    }
+    async fn import(&self, ctx: &Context, id: &str, _: &mut Diagnostics) -> Option<Value> {
+        ctx.set_private(b"imported".to_vec());
         Some(Value::object([
             ("id", Value::from(id)),
             ("name", Value::from("imported")),
@@ -237,4 +255,86 @@ async fn unknown_resource_type_is_a_diagnostic() {
         .await;
     assert!(d.has_errors());
     assert!(d.0[0].summary.contains("Unknown resource type"));
+}
+
+/// Private state: what create, read, update and import set reaches the CLI; what the CLI holds
+/// reaches the next read, the plan and the apply (delete included).
+#[tokio::test]
+async fn private_state_goes_through_every_call() {
+    let s = server();
+    let cfg = config("a", Value::Null);
+    let plan = s
+        .plan_resource_change(PlanResourceChangeRequest {
+            type_name: "fake_note".into(),
+            prior_state: enc(&Value::Null),
+            proposed_new_state: enc(&cfg),
+            config: enc(&cfg),
+            ..Default::default()
+        })
+        .await;
+    let created = s
+        .apply_resource_change(ApplyResourceChangeRequest {
+            type_name: "fake_note".into(),
+            prior_state: enc(&Value::Null),
+            planned_state: plan.planned_state,
+            config: enc(&cfg),
+            planned_private: plan.planned_private,
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(created.private, b"created");
+
+    let read = s
+        .read_resource(ReadResourceRequest {
+            type_name: "fake_note".into(),
+            current_state: created.new_state.clone(),
+            private: created.private,
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(read.private, b"created+read");
+
+    let renamed = config("b", Value::Null);
+    let plan = s
+        .plan_resource_change(PlanResourceChangeRequest {
+            type_name: "fake_note".into(),
+            prior_state: read.new_state.clone(),
+            proposed_new_state: enc(&renamed),
+            config: enc(&renamed),
+            prior_private: read.private,
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(plan.planned_private, b"created+read", "the plan keeps it");
+    let updated = s
+        .apply_resource_change(ApplyResourceChangeRequest {
+            type_name: "fake_note".into(),
+            prior_state: read.new_state,
+            planned_state: plan.planned_state,
+            config: enc(&renamed),
+            planned_private: plan.planned_private,
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(updated.private, b"created+read+updated");
+
+    let deleted = s
+        .apply_resource_change(ApplyResourceChangeRequest {
+            type_name: "fake_note".into(),
+            prior_state: updated.new_state,
+            planned_state: enc(&Value::Null),
+            config: enc(&Value::Null),
+            planned_private: updated.private,
+            ..Default::default()
+        })
+        .await;
+    assert!(deleted.diagnostics.is_empty(), "{:?}", deleted.diagnostics);
+
+    let imported = s
+        .import_resource_state(ImportResourceStateRequest {
+            type_name: "fake_note".into(),
+            id: "n9".into(),
+        })
+        .await;
+    assert_eq!(imported.imported[0].private, b"imported");
 }
