@@ -90,7 +90,10 @@ fn znode_example_full_loop() {
             "setAcl /app/config world:anyone:cdrwa",
         );
         let plan = wd.assert_plan_changes();
-        assert!(plan.contains("acl"), "plan shows the ACL drift:\n{plan}");
+        assert!(
+            plan.contains("acl") && plan.contains(r#""world" -> "digest""#),
+            "plan shows the ACL drift, with the scheme found:\n{plan}"
+        );
         wd.apply();
         assert!(
             get_acl(&zk, "/app/config").contains("'digest,'app:"),
@@ -145,8 +148,8 @@ fn znode_acl_example_full_loop() {
         zk.cli(Some(&zk.super_auth), "setAcl /events world:anyone:cdrwa");
         let plan = wd.assert_plan_changes();
         assert!(
-            plan.contains("acl"),
-            "plan shows the setAcl made by hand:\n{plan}"
+            plan.contains(r#""world" -> "digest""#),
+            "plan shows the setAcl made by hand, with the scheme found:\n{plan}"
         );
         wd.apply();
         assert!(
@@ -313,5 +316,57 @@ fn znode_acl_state_from_schema_version_0_upgrades() {
         wd.apply();
         assert_state_upgraded(&wd, "zkkafka_znode_acl", 1);
         wd.destroy();
+    });
+}
+
+/// The README's other way to use a locally built provider: a filesystem mirror, which (unlike
+/// dev_overrides) goes through `init` as a released provider would: init installs it from the
+/// mirror and writes the lock file, then the quickstart applies, plans empty and destroys.
+#[test]
+fn quickstart_through_init_from_a_filesystem_mirror() {
+    each_cli(|cli| {
+        let zk = zookeeper();
+        let wd = Workdir::with_overrides(cli, &[]);
+        let mirror = wd.path().join("mirror");
+        // tofu resolves zkkafka/zkkafka on registry.opentofu.org, terraform on
+        // registry.terraform.io.
+        for host in ["registry.opentofu.org", "registry.terraform.io"] {
+            let dir = mirror.join(format!(
+                "{host}/zkkafka/zkkafka/{}/linux_amd64",
+                env!("CARGO_PKG_VERSION")
+            ));
+            std::fs::create_dir_all(&dir).expect("mirror directory");
+            std::fs::copy(provider(), dir.join("terraform-provider-zkkafka"))
+                .expect("copying the provider into the mirror");
+        }
+        wd.write(
+            ".cli.tfrc",
+            &format!(
+                "provider_installation {{\n  filesystem_mirror {{\n    path    = {}\n    include = [\"registry.opentofu.org/zkkafka/zkkafka\", \"registry.terraform.io/zkkafka/zkkafka\"]\n  }}\n}}\ndisable_checkpoint = true\n",
+                common::hcl_string(&mirror.to_string_lossy())
+            ),
+        );
+        wd.write("main.tf", &example("quickstart/main.tf"));
+        wd.write(
+            "terraform.tfvars",
+            &format!("zookeeper_connect = \"{}\"\n", zk.connect_string),
+        );
+        let init = wd.run(&["init", "-input=false", "-no-color"]);
+        assert!(init.success(), "init: {}{}", init.stdout, init.stderr);
+        assert!(
+            init.stdout.contains(&format!(
+                "Installed zkkafka/zkkafka v{}",
+                env!("CARGO_PKG_VERSION")
+            )),
+            "init installs the provider from the mirror:\n{}",
+            init.stdout
+        );
+        let lock = std::fs::read_to_string(wd.path().join(".terraform.lock.hcl"))
+            .expect("init writes the lock file");
+        assert!(lock.contains("zkkafka/zkkafka"), "{lock}");
+        wd.apply();
+        wd.assert_plan_empty();
+        wd.destroy();
+        assert!(!exists(&zk, "/quickstart"));
     });
 }
