@@ -3,7 +3,7 @@
 //! state of what was applied so nothing is forgotten.
 //!
 //! Update moves membership one member at a time (the StatefulSet's replicas and the seed
-//! membership step together, see docs/ensemble-scaling.md): the pods reconfigure themselves
+//! membership step together, see docs/guides/ensemble-scaling.md): the pods reconfigure themselves
 //! (start.sh joins, the preStop hook leaves), and the provider waits for each new member to be
 //! ready (a voter) or each removed pod to be gone. It grows storage by resizing the claims and
 //! restarts pods whose template changed in roll order. All three start from what is observed,

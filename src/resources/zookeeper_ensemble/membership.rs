@@ -1,5 +1,5 @@
 //! Membership changes and roll order, as pure plans the provider (and the quorum harness in
-//! tests/ensemble_quorum.rs) executes step by step. See docs/ensemble-scaling.md.
+//! tests/ensemble_quorum.rs) executes step by step. See docs/guides/ensemble-scaling.md.
 //!
 //! The rules: the voting membership changes by exactly one server per committed
 //! reconfiguration, so any majority of the old configuration intersects any majority of the

@@ -1,7 +1,7 @@
 //! Pure rendering: an [`Ensemble`] (and the super user's password) to the Kubernetes objects
 //! that run it, as JSON in a fixed key order, plus the `kubernetes_objects` digests.
 //!
-//! Start at [`render`]. Choices, explained in docs/ensemble-scaling.md:
+//! Start at [`render`]. Choices, explained in docs/guides/ensemble-scaling.md:
 //! - StatefulSet `podManagementPolicy: Parallel`: members of a new ensemble must all start
 //!   to elect a leader (with OrderedReady, pod 0 would wait for a readiness that needs pod 1).
 //!   Scaling still moves one member at a time because the provider changes `replicas` by one.
