@@ -65,6 +65,9 @@ cargo fmt --all --check
 step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
 
+step "cargo check the fuzz target (fuzz/, its own workspace and lock file)"
+cargo check --locked --manifest-path fuzz/Cargo.toml --bins
+
 step "install test tools (cached in ${ZKKAFKA_CACHE:-$HOME/.cache/zkkafka})"
 # shellcheck source=scripts/env.sh
 source "$ROOT/scripts/env.sh"
