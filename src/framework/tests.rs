@@ -1,5 +1,6 @@
 //! ProviderServer over a small fake provider: state upgrades across schema versions, import
-//! defaults, private state, timeouts and StopProvider, diagnostics for unknown types. No IO.
+//! defaults, private state, a data source, timeouts and StopProvider, diagnostics for unknown
+//! types. No IO.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use async_trait::async_trait;
 use super::rpc::*;
 use super::timeouts::timeouts_block;
 use super::*;
-use crate::tfvalue::{msgpack, Diagnostics, DynamicValue, Type, Value};
+use crate::tfvalue::{msgpack, AttributePath, Diagnostics, DynamicValue, Type, Value};
 
 struct FakeProvider;
 struct Note;
@@ -29,6 +30,40 @@ impl Provider for FakeProvider {
     }
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
         vec![Arc::new(Note)]
+    }
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+        vec![Arc::new(Greeting)]
+    }
+}
+
+/// A data source: `greeting = "hello, <name>"`, names must not be empty.
+struct Greeting;
+
+#[async_trait]
+impl DataSource for Greeting {
+    fn type_name(&self) -> &'static str {
+        "fake_greeting"
+    }
+    fn schema(&self) -> Schema {
+        Schema {
+            version: 0,
+            block: Block::new("a greeting")
+                .attr(Attribute::required("name", Type::String).validate(
+                    |p: &AttributePath, v: &Value, d: &mut Diagnostics| {
+                        if v.as_str() == Some("") {
+                            d.error_at(p.clone(), "Empty name", "Give a name.");
+                        }
+                    },
+                ))
+                .attr(Attribute::computed("greeting", Type::String)),
+        }
+    }
+    async fn read(&self, _: &Context, config: &Value, _: &mut Diagnostics) -> Option<Value> {
+        let name = config.attr("name").as_str()?;
+        Some(Value::object([
+            ("name", Value::from(name)),
+            ("greeting", Value::from(format!("hello, {name}"))),
+        ]))
     }
 }
 
@@ -337,4 +372,52 @@ async fn private_state_goes_through_every_call() {
         })
         .await;
     assert_eq!(imported.imported[0].private, b"imported");
+}
+
+/// Data sources: listed in the schema, validated with the attribute path, read into state.
+#[tokio::test]
+async fn data_source_schema_validation_and_read() {
+    let s = server();
+    assert!(s
+        .get_provider_schema()
+        .data_sources
+        .contains_key("fake_greeting"));
+    let ty = Greeting.schema().block.value_type();
+    let enc = |v: &Value| DynamicValue {
+        msgpack: msgpack::encode(v, &ty).expect("encodes"),
+        json: Vec::new(),
+    };
+    let config =
+        |name: &str| Value::object([("name", Value::from(name)), ("greeting", Value::Null)]);
+
+    let diags = s
+        .validate_data_resource_config(ValidateConfigRequest {
+            type_name: "fake_greeting".into(),
+            config: enc(&config("")),
+            ..Default::default()
+        })
+        .await;
+    let error = diags.iter().next().expect("an empty name is refused");
+    assert_eq!(error.summary, "Empty name");
+    assert_eq!(error.attribute, Some(AttributePath::attr("name")));
+
+    let read = s
+        .read_data_source(ReadDataSourceRequest {
+            type_name: "fake_greeting".into(),
+            config: enc(&config("zk")),
+            provider_meta: None,
+        })
+        .await;
+    assert!(read.diagnostics.is_empty(), "{:?}", read.diagnostics);
+    let state = msgpack::decode(&read.state.msgpack, &ty).expect("decodes");
+    assert_eq!(state.attr("greeting"), &Value::from("hello, zk"));
+
+    let unknown = s
+        .read_data_source(ReadDataSourceRequest {
+            type_name: "fake_nothing".into(),
+            config: enc(&config("zk")),
+            provider_meta: None,
+        })
+        .await;
+    assert!(unknown.diagnostics.has_errors());
 }
