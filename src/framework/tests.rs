@@ -394,7 +394,6 @@ async fn data_source_schema_validation_and_read() {
         .validate_data_resource_config(ValidateConfigRequest {
             type_name: "fake_greeting".into(),
             config: enc(&config("")),
-            ..Default::default()
         })
         .await;
     let error = diags.iter().next().expect("an empty name is refused");
