@@ -99,35 +99,11 @@ resource "zkkafka_znode" "via_resource" {{
         // The provider's connection becomes unknown again (what it comes from is replaced):
         // refresh cannot read the znode that uses it and keeps its state, so the plan goes
         // through, proposes only the replacement, and the apply then finds nothing to change.
-        let replace = wd.run(&["plan", "-input=false", "-no-color", "-var", "rev=2"]);
-        assert!(
-            replace.success(),
-            "plan with the provider's connection unknown again must succeed:\n{}{}",
-            replace.stdout,
-            replace.stderr
-        );
-        assert!(
-            replace
-                .stdout
-                .contains("terraform_data.ensemble must be replaced"),
-            "{}",
-            replace.stdout
-        );
-        assert!(
-            !replace.stdout.contains("# zkkafka_znode.via_provider"),
-            "the znode itself does not change:\n{}",
-            replace.stdout
-        );
-        let applied = wd.run(&["apply", "-auto-approve", "-input=false", "-var", "rev=2"]);
-        assert!(applied.success(), "{}", applied.stderr);
-        let after = wd.run(&[
-            "plan",
-            "-input=false",
-            "-detailed-exitcode",
-            "-var",
+        wd.assert_only_replacement_with(
             "rev=2",
-        ]);
-        assert_eq!(after.code, 0, "{}{}", after.stdout, after.stderr);
+            "terraform_data.ensemble",
+            "zkkafka_znode.via_provider",
+        );
         wd.destroy();
     }
 }

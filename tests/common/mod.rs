@@ -839,6 +839,35 @@ impl Workdir {
         out.code
     }
 
+    /// With `var` (`name=value`) set, the plan must succeed and propose replacing `replaced`
+    /// and no change to `unchanged` (resource addresses); the apply must succeed and the plan
+    /// after it be empty. For a provider setting taken from a resource the new value replaces.
+    #[track_caller]
+    pub fn assert_only_replacement_with(&self, var: &str, replaced: &str, unchanged: &str) {
+        let plan = self.run(&["plan", "-input=false", "-no-color", "-var", var]);
+        assert!(
+            plan.success(),
+            "plan with -var {var} must succeed:\n{}{}",
+            plan.stdout,
+            plan.stderr
+        );
+        assert!(
+            plan.stdout
+                .contains(&format!("{replaced} must be replaced")),
+            "{}",
+            plan.stdout
+        );
+        assert!(
+            !plan.stdout.contains(&format!("# {unchanged}")),
+            "{unchanged} itself does not change:\n{}",
+            plan.stdout
+        );
+        let applied = self.run(&["apply", "-auto-approve", "-input=false", "-var", var]);
+        assert!(applied.success(), "{}", applied.stderr);
+        let after = self.run(&["plan", "-input=false", "-detailed-exitcode", "-var", var]);
+        assert_eq!(after.code, 0, "{}{}", after.stdout, after.stderr);
+    }
+
     /// Panics, printing the plan, unless it has no changes.
     #[track_caller]
     pub fn assert_plan_empty(&self) -> CliOutput {
