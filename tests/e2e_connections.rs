@@ -107,3 +107,66 @@ resource "zkkafka_znode" "via_resource" {{
         wd.destroy();
     }
 }
+
+/// A resource's own zookeeper {} block pointed at another ensemble: one apply moves it. The
+/// znode is created there (what the state said was read through the old connection), and a
+/// zkkafka_znode_acl gives the old znode its original ACL back before taking over the new one.
+#[test]
+fn moving_a_resource_to_another_ensemble_takes_one_apply() {
+    let old = zookeeper();
+    let new = zookeeper();
+    for zk in [&old, &new] {
+        zk.cli_super("create /events").assert_success();
+    }
+    let wd = Workdir::new(Cli::Tofu, &provider());
+    wd.write(
+        "main.tf",
+        r#"
+terraform {
+  required_providers {
+    zkkafka = { source = "zkkafka/zkkafka" }
+  }
+}
+variable "connect" { type = string }
+resource "zkkafka_znode" "config" {
+  path = "/config"
+  data = "v1"
+  zookeeper { connect_string = var.connect }
+}
+resource "zkkafka_znode_acl" "events" {
+  path = "/events"
+  acl {
+    scheme      = "world"
+    id          = "anyone"
+    permissions = "cdrwa"
+  }
+  acl {
+    scheme      = "ip"
+    id          = "127.0.0.1"
+    permissions = "r"
+  }
+  zookeeper { connect_string = var.connect }
+}
+"#,
+    );
+    let on = |zk: &common::ZkServer| format!("connect={}", zk.connect_string);
+    wd.run(&["apply", "-auto-approve", "-var", &on(&old)])
+        .assert_success();
+    assert_eq!(old.get_acl("/events").len(), 2);
+
+    let out = wd.run(&["apply", "-auto-approve", "-var", &on(&new)]);
+    out.assert_success();
+    assert_eq!(new.get("/config").as_deref(), Some("v1"), "{out}");
+    assert_eq!(
+        new.get_acl("/events").len(),
+        2,
+        "taken over on the new ensemble"
+    );
+    assert_eq!(
+        old.get_acl("/events"),
+        [("world".into(), "anyone".into(), "cdrwa".into())],
+        "the old znode has its original ACL back"
+    );
+    let plan = wd.run(&["plan", "-detailed-exitcode", "-var", &on(&new)]);
+    assert_eq!(plan.code, 0, "one apply was enough:\n{plan}");
+}

@@ -122,6 +122,30 @@ fn bad_input_is_refused_at_plan_time_with_the_attribute() {
             "Data too large",
             "data = join(",
         ),
+        (
+            r#"path = "/p"
+  acl {
+    scheme = "world"
+    id = "anyone"
+    permissions = "cdrwa"
+  }
+  acl {
+    scheme = "world"
+    id = "anyone"
+    permissions = "adcwr"
+  }"#,
+            "Duplicate ACL entry",
+            r#"permissions = "adcwr""#,
+        ),
+        (
+            r#"path = "/p"
+  zookeeper {
+    connect_string = "127.0.0.1:1"
+    connect_timeout = "0s"
+  }"#,
+            "Timeout of zero",
+            r#"connect_timeout = "0s""#,
+        ),
     ];
     for (body, summary, attribute) in cases {
         wd.write(
@@ -330,4 +354,93 @@ resource "zkkafka_znode" "x" {{
         "the password appeared in the output at TF_LOG=trace"
     );
     wd.destroy();
+}
+
+/// What the plan can only know from the connection a resource will use: that there is one,
+/// that an `auth` ACL entry has identities to expand to, and that the new ACL leaves the
+/// provider able to read and administer the znode (a warning). And a `moved` block across
+/// resource types gets a diagnostic that says what to do.
+#[test]
+fn plan_time_checks_that_need_the_connection() {
+    let zk = zookeeper();
+    let wd = Workdir::new(Cli::Tofu, &provider());
+    let acl = |scheme: &str, id: &str| {
+        format!(
+            "resource \"zkkafka_znode\" \"x\" {{\n  path = \"/p\"\n  acl {{\n    scheme = \"{scheme}\"\n    id = \"{id}\"\n    permissions = \"cdrwa\"\n  }}\n}}\n"
+        )
+    };
+
+    wd.write(
+        "main.tf",
+        &format!("{HEADER}\nresource \"zkkafka_znode\" \"x\" {{\n  path = \"/p\"\n}}\n"),
+    );
+    let out = wd.run(&["plan", "-input=false"]);
+    assert!(
+        !out.success() && out.stderr.contains("No ZooKeeper connection"),
+        "{out}"
+    );
+
+    let no_auth = format!(
+        "{HEADER}\nprovider \"zkkafka\" {{\n  zookeeper {{\n    connect_string = \"{}\"\n  }}\n}}\n{}",
+        zk.connect_string,
+        acl("auth", "")
+    );
+    wd.write("main.tf", &no_auth);
+    let out = wd.run(&["plan", "-input=false"]);
+    assert!(
+        !out.success() && out.stderr.contains("No identity for scheme auth"),
+        "{out}"
+    );
+    let quoted = quoted_source_line(&out.stderr).unwrap_or_default();
+    assert!(
+        quoted.contains(r#"scheme = "auth""#),
+        "points at the scheme: {quoted:?}\n{out}"
+    );
+
+    let locked = config(
+        &zk.connect_string,
+        "app:pw",
+        &acl("digest", &common::digest_id("someone", "else")),
+    );
+    wd.write("main.tf", &locked);
+    let out = wd.run(&["plan", "-input=false"]);
+    out.assert_success();
+    assert!(out.contains("locks itself out"), "a warning:\n{out}");
+    let own = config(
+        &zk.connect_string,
+        "app:pw",
+        &acl("digest", &common::digest_id("app", "pw")),
+    );
+    wd.write("main.tf", &own);
+    let out = wd.run(&["plan", "-input=false"]);
+    out.assert_success();
+    assert!(
+        !out.contains("locks itself out"),
+        "no warning with its own identity:\n{out}"
+    );
+
+    wd.write(
+        "main.tf",
+        &config(
+            &zk.connect_string,
+            "app:pw",
+            "resource \"zkkafka_znode\" \"x\" {\n  path = \"/moving\"\n}\n",
+        ),
+    );
+    wd.apply();
+    wd.write(
+        "main.tf",
+        &config(
+            &zk.connect_string,
+            "app:pw",
+            "moved {\n  from = zkkafka_znode.x\n  to   = zkkafka_znode_acl.x\n}\nresource \"zkkafka_znode_acl\" \"x\" {\n  path = \"/moving\"\n  acl {\n    scheme = \"world\"\n    id = \"anyone\"\n    permissions = \"cdrwa\"\n  }\n}\n",
+        ),
+    );
+    let out = wd.run(&["plan", "-input=false"]);
+    assert!(!out.success(), "{out}");
+    assert!(
+        out.stderr
+            .contains("Cannot move state across resource types"),
+        "{out}"
+    );
 }

@@ -212,12 +212,14 @@ fn quickstart_and_function_examples() {
 /// Rewrites the state of every instance of `type_name` as `old_version` of its schema wrote
 /// it: the `id` that versions before the current one kept (a copy of `path`) and `extra`
 /// attributes. Returns how many instances it rewrote.
+/// Rewrites every `type_name` instance in the state as schema version `old_version` would
+/// have stored it: `edit` gets the current attributes. Returns how many it rewrote.
 fn downgrade_state(
     wd: &Workdir,
     type_name: &str,
     current: i64,
     old_version: i64,
-    extra: &[(&str, i64)],
+    edit: impl Fn(&mut serde_json::Map<String, serde_json::Value>),
 ) -> usize {
     let path = wd.path().join("terraform.tfstate");
     let text = std::fs::read_to_string(&path).expect("read state");
@@ -237,17 +239,19 @@ fn downgrade_state(
             instance["schema_version"] = old_version.into();
             let attributes = instance["attributes"].as_object_mut().expect("attributes");
             assert!(attributes.get("id").is_none(), "no id since this version");
-            let znode_path = attributes["path"].clone();
-            attributes.insert("id".into(), znode_path);
-            for (name, value) in extra {
-                attributes.insert((*name).into(), (*value).into());
-            }
+            edit(attributes);
             downgraded += 1;
         }
     }
     std::fs::write(&path, serde_json::to_string_pretty(&state).expect("encode"))
         .expect("write state");
     downgraded
+}
+
+/// Versions before 2 kept a computed `id`, a copy of `path`.
+fn add_id(attributes: &mut serde_json::Map<String, serde_json::Value>) {
+    let znode_path = attributes["path"].clone();
+    attributes.insert("id".into(), znode_path);
 }
 
 /// Asserts every instance of `type_name` in the state is at `version` without an `id`.
@@ -265,6 +269,9 @@ fn assert_state_upgraded(wd: &Workdir, type_name: &str, version: i64) {
             assert!(attributes.get("id").is_none(), "{instance}");
             assert!(attributes.get("ctime").is_none(), "{instance}");
             assert!(attributes["path"].is_string(), "{instance}");
+            if attributes["data"].is_string() {
+                assert!(attributes["data_base64"].is_null(), "{instance}");
+            }
             seen += 1;
         }
     }
@@ -273,26 +280,43 @@ fn assert_state_upgraded(wd: &Workdir, type_name: &str, version: i64) {
 
 /// States written by older schema versions of `zkkafka_znode` upgrade in place: version 0
 /// also kept `data_length`, `czxid`, `mzxid`, `ctime` and `mtime`, versions 0 and 1 a computed
-/// `id` (a copy of `path`). The plan is empty, and the next apply stores version 2 without them.
+/// `id` (a copy of `path`), versions 0 to 2 a `data_base64` computed from `data`. The plan is
+/// empty, and the next apply stores version 3 without them.
 #[test]
 fn znode_state_from_older_schema_versions_upgrades() {
     each_cli(|cli| {
         let zk = zookeeper();
         let wd = workdir(cli, &zk, &example("quickstart/main.tf"));
         wd.apply();
-        let version_0_stat = [
-            ("data_length", 12),
-            ("czxid", 4_294_967_298_i64),
-            ("mzxid", 4_294_967_298),
-            ("ctime", 1_764_000_000_000),
-            ("mtime", 1_764_000_000_000),
-        ];
-        for (old, extra) in [(0, &version_0_stat[..]), (1, &[][..])] {
-            let n = downgrade_state(&wd, "zkkafka_znode", 2, old, extra);
+        let computed_base64 = |attributes: &mut serde_json::Map<String, serde_json::Value>| {
+            use base64::Engine as _;
+            if let Some(text) = attributes["data"].as_str() {
+                let b64 = base64::engine::general_purpose::STANDARD.encode(text);
+                attributes.insert("data_base64".into(), b64.into());
+            }
+        };
+        for old in 0..=2 {
+            let n = downgrade_state(&wd, "zkkafka_znode", 3, old, |attributes| {
+                computed_base64(attributes);
+                if old < 2 {
+                    add_id(attributes);
+                }
+                if old == 0 {
+                    for (name, value) in [
+                        ("data_length", 12),
+                        ("czxid", 4_294_967_298_i64),
+                        ("mzxid", 4_294_967_298),
+                        ("ctime", 1_764_000_000_000),
+                        ("mtime", 1_764_000_000_000),
+                    ] {
+                        attributes.insert(name.into(), value.into());
+                    }
+                }
+            });
             assert!(n >= 2, "the quickstart has znodes: {n}");
             wd.assert_plan_empty();
             wd.apply();
-            assert_state_upgraded(&wd, "zkkafka_znode", 2);
+            assert_state_upgraded(&wd, "zkkafka_znode", 3);
         }
         wd.destroy();
     });
@@ -311,7 +335,7 @@ fn znode_acl_state_from_schema_version_0_upgrades() {
             &example("resources/zkkafka_znode_acl/resource.tf"),
         );
         wd.apply();
-        assert_eq!(downgrade_state(&wd, "zkkafka_znode_acl", 1, 0, &[]), 1);
+        assert_eq!(downgrade_state(&wd, "zkkafka_znode_acl", 1, 0, add_id), 1);
         wd.assert_plan_empty();
         wd.apply();
         assert_state_upgraded(&wd, "zkkafka_znode_acl", 1);
@@ -369,4 +393,265 @@ fn quickstart_through_init_from_a_filesystem_mirror() {
         wd.destroy();
         assert!(!exists(&zk, "/quickstart"));
     });
+}
+
+/// A sensitive `data` stays hidden: nothing derived from it (such as a base64 copy) shows in
+/// the plan, the apply or an output that is not itself marked sensitive.
+#[test]
+fn sensitive_data_appears_nowhere_in_plan_or_apply() {
+    const SECRET: &str = "hunter2-db-password";
+    // base64("hunter2-db-password"), and the start of it, which any base64 copy would show.
+    const SECRET_B64: &str = "aHVudGVyMi1kYi1wYXNzd29yZA==";
+    each_cli(|cli| {
+        let zk = zookeeper();
+        let wd = workdir(
+            cli,
+            &zk,
+            &format!(
+                r#"
+terraform {{
+  required_providers {{
+    zkkafka = {{ source = "zkkafka/zkkafka" }}
+  }}
+}}
+variable "zookeeper_connect" {{ type = string }}
+variable "secret" {{
+  type      = string
+  sensitive = true
+  default   = "{SECRET}"
+}}
+provider "zkkafka" {{
+  zookeeper {{ connect_string = var.zookeeper_connect }}
+}}
+resource "zkkafka_znode" "s" {{
+  path = "/secret"
+  data = var.secret
+}}
+output "b64" {{ value = zkkafka_znode.s.data_base64 }}
+"#
+            ),
+        );
+        let plan = wd.run(&["plan"]);
+        plan.assert_success();
+        let apply = wd.apply();
+        for (name, out) in [("plan", plan.combined()), ("apply", apply.combined())] {
+            assert!(
+                !out.contains(SECRET) && !out.contains(&SECRET_B64[..12]),
+                "{name} shows the secret:\n{out}"
+            );
+        }
+        assert_eq!(zk.get("/secret").as_deref(), Some(SECRET));
+        wd.assert_plan_empty();
+        wd.destroy();
+    });
+}
+
+/// Another client writing between `plan -out` and `apply` moves the znode's counters. The
+/// apply must not then fail with "Provider produced inconsistent result after apply": the
+/// data version is checked for data changes only, so an ACL-only write goes through, a data
+/// write goes through, and the next plan shows what the other client did.
+#[test]
+fn writes_by_others_between_plan_and_apply_are_no_inconsistent_result() {
+    let zk = zookeeper();
+    let wd = workdir(
+        Cli::Tofu,
+        &zk,
+        r#"
+terraform {
+  required_providers {
+    zkkafka = { source = "zkkafka/zkkafka" }
+  }
+}
+variable "zookeeper_connect" { type = string }
+variable "d" { default = "d1" }
+variable "perm" { default = "cdrwa" }
+provider "zkkafka" {
+  zookeeper { connect_string = var.zookeeper_connect }
+}
+resource "zkkafka_znode" "x" {
+  path = "/between"
+  data = var.d
+  acl {
+    scheme      = "world"
+    id          = "anyone"
+    permissions = var.perm
+  }
+}
+"#,
+    );
+    wd.apply();
+
+    // A data change planned; meanwhile someone rewrites the ACL (same entries, new version).
+    wd.run(&["plan", "-var", "d=d2", "-out=p1"])
+        .assert_success();
+    zk.cli_super("setAcl /between world:anyone:cdrwa")
+        .assert_success();
+    let out = wd.run(&["apply", "p1"]);
+    out.assert_success();
+    assert!(!out.contains("inconsistent result"), "{out}");
+    assert_eq!(zk.get("/between").as_deref(), Some("d2"));
+
+    // An ACL change planned; meanwhile someone writes the data.
+    wd.run(&["plan", "-var", "d=d2", "-var", "perm=rwa", "-out=p2"])
+        .assert_success();
+    zk.cli_super("set /between oob").assert_success();
+    let out = wd.run(&["apply", "p2"]);
+    out.assert_success();
+    assert!(!out.contains("inconsistent result"), "{out}");
+    let plan = wd.run(&[
+        "plan",
+        "-var",
+        "d=d2",
+        "-var",
+        "perm=rwa",
+        "-detailed-exitcode",
+    ]);
+    assert_eq!(
+        plan.code, 2,
+        "the other client's data shows as drift:\n{plan}"
+    );
+    assert!(plan.contains(r#""oob" -> "d2""#), "{plan}");
+}
+
+/// An `auth` entry on a session with two digest identities: ZooKeeper stores one digest entry
+/// per identity, and that reads back as the one `auth` entry, so the next plan is empty.
+#[test]
+fn an_auth_acl_on_a_session_with_two_identities_settles() {
+    let zk = zookeeper();
+    let wd = workdir(
+        Cli::Tofu,
+        &zk,
+        r#"
+terraform {
+  required_providers {
+    zkkafka = { source = "zkkafka/zkkafka" }
+  }
+}
+variable "zookeeper_connect" { type = string }
+provider "zkkafka" {
+  zookeeper {
+    connect_string = var.zookeeper_connect
+    auth {
+      scheme      = "digest"
+      credentials = "alice:pw1"
+    }
+    auth {
+      scheme      = "digest"
+      credentials = "bob:pw2"
+    }
+  }
+}
+resource "zkkafka_znode" "x" {
+  path = "/two-identities"
+  acl {
+    scheme      = "auth"
+    permissions = "cdrwa"
+  }
+}
+"#,
+    );
+    wd.apply();
+    let acl = zk.get_acl("/two-identities");
+    assert_eq!(acl.len(), 2, "one entry per identity: {acl:?}");
+    wd.assert_plan_empty();
+    wd.destroy();
+}
+
+/// Ctrl-C while ZooKeeper does not answer ends the apply at once, and a create whose outcome
+/// is unknown stays in the state (tainted), so the next apply converges instead of failing on
+/// a znode this provider made.
+#[test]
+fn ctrl_c_ends_a_stuck_create_and_the_next_apply_converges() {
+    let zk = zookeeper();
+    let pid = std::fs::read_to_string(zk.dir().join("zookeeper.pid"))
+        .expect("zookeeper.pid")
+        .trim()
+        .to_owned();
+    let marker = zk.dir().join("paused");
+    let wd = workdir(
+        Cli::Tofu,
+        &zk,
+        &format!(
+            r#"
+terraform {{
+  required_providers {{
+    zkkafka = {{ source = "zkkafka/zkkafka" }}
+  }}
+}}
+variable "zookeeper_connect" {{ type = string }}
+provider "zkkafka" {{
+  zookeeper {{ connect_string = var.zookeeper_connect }}
+}}
+resource "zkkafka_znode" "first" {{
+  path = "/first"
+}}
+# Pauses ZooKeeper after the provider's session is up, so the next create gets no answer.
+resource "terraform_data" "pause" {{
+  depends_on = [zkkafka_znode.first]
+  provisioner "local-exec" {{
+    command = "kill -STOP {pid} && touch {marker}"
+  }}
+}}
+resource "zkkafka_znode" "second" {{
+  depends_on = [terraform_data.pause]
+  path       = "/second"
+  data       = "two"
+}}
+"#,
+            marker = marker.display()
+        ),
+    );
+    let resume = || {
+        let _ = std::process::Command::new("kill")
+            .args(["-CONT", &pid])
+            .status();
+    };
+    let apply = wd
+        .command(&["apply", "-auto-approve"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting apply");
+    let started = std::time::Instant::now();
+    while !marker.exists() && started.elapsed() < std::time::Duration::from_secs(120) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(marker.exists(), "the pause step never ran");
+    // Let the second create reach the paused server, then interrupt.
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &apply.id().to_string()])
+        .status();
+    let out = apply.wait_with_output().expect("apply output");
+    resume();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out.status.success(),
+        "the interrupted apply failed:\n{text}"
+    );
+    assert!(
+        text.contains("interrupted before ZooKeeper answered"),
+        "the create ended on the interrupt, not on a timeout:\n{text}"
+    );
+    let state = wd.state_json();
+    let second = state
+        .pointer("/values/root_module/resources")
+        .and_then(|r| r.as_array())
+        .and_then(|r| {
+            r.iter()
+                .find(|r| r["address"] == "zkkafka_znode.second")
+                .cloned()
+        });
+    let second =
+        second.unwrap_or_else(|| panic!("the unfinished create was forgotten:\n{state:#}"));
+    assert_eq!(second["tainted"], true, "{second:#}");
+
+    wd.apply();
+    assert_eq!(zk.get("/second").as_deref(), Some("two"));
+    wd.assert_plan_empty();
+    wd.destroy();
 }

@@ -183,12 +183,27 @@ impl Provider for ProviderService {
         )))
     }
 
-    /// Not advertised (`move_resource_state` capability is false), so never called.
+    /// The CLIs call this for a `moved` block across resource types even though the
+    /// capability is not advertised; no zkkafka type can take over another type's state, so
+    /// the answer is a diagnostic saying what to do instead of a bare "unimplemented".
     async fn move_resource_state(
         &self,
-        _request: Request<pb::move_resource_state::Request>,
+        request: Request<pb::move_resource_state::Request>,
     ) -> RpcResult<pb::move_resource_state::Response> {
-        Err(not_offered("MoveResourceState"))
+        let request = request.into_inner();
+        let diagnostic = crate::tfvalue::Diagnostic::error(
+            "Cannot move state across resource types",
+            format!(
+                "{} cannot take over the state of {} (from {}): the two types share no state. \
+                 Remove the moved block, remove the old address from the state (terraform state \
+                 rm), then import the object at its new address (terraform import).",
+                request.target_type_name, request.source_type_name, request.source_provider_address
+            ),
+        );
+        Ok(Response::new(pb::move_resource_state::Response {
+            diagnostics: super::convert::diagnostics_to_pb(diagnostic.into()),
+            ..Default::default()
+        }))
     }
 
     async fn read_data_source(

@@ -2,15 +2,17 @@
 //! conversion between ACL blocks and ZooKeeper ACLs, choosing the session for a resource, and
 //! turning ZooKeeper errors into diagnostics.
 
+use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use base64::Engine as _;
 
 use crate::adapters::zookeeper::{Acl, Perms, Stat, ZkAuth, ZkConnection, ZkError, ZnodeStore};
 use crate::framework::timeouts::{parse_duration, validate_duration};
-use crate::framework::{Attribute, Block, Context, NestedBlock};
+use crate::framework::{Attribute, Block, Context, NestedBlock, StopSignal};
 use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics, Type, Value};
 
 use super::provider_config::Configured;
@@ -93,14 +95,28 @@ pub fn connection_block_body(description: &str) -> Block {
         .attr(
             Attribute::optional("session_timeout", Type::String)
                 .describe("ZooKeeper session timeout (default \"30s\").")
-                .validate(validate_duration),
+                .validate(validate_duration)
+                .validate(validate_not_zero),
         )
         .attr(
             Attribute::optional("connect_timeout", Type::String)
                 .describe("How long connecting may take before the operation fails (default \"10s\").")
-                .validate(validate_duration),
+                .validate(validate_duration)
+                .validate(validate_not_zero),
         )
         .block(auth_block())
+}
+
+/// A timeout of zero would fail every call before it starts.
+fn validate_not_zero(path: &AttributePath, v: &Value, diags: &mut Diagnostics) {
+    if v.as_str().and_then(|s| parse_duration(s).ok()) == Some(Duration::ZERO) {
+        diags.error_at(
+            path.clone(),
+            "Timeout of zero",
+            "A zero timeout fails every ZooKeeper call before it can start; give a positive duration, \
+             such as \"10s\", or leave it out for the default.",
+        );
+    }
 }
 
 /// The block name of a resource's own connection. Not `connection`: Terraform and OpenTofu
@@ -171,10 +187,82 @@ pub async fn session(ctx: &Context, value: &Value) -> Result<Arc<dyn ZnodeStore>
     } else {
         data.zookeeper_default()?
     };
-    data.zk_pool
-        .get(&conn)
+    let store = tokio::select! {
+        store = data.zk_pool.get(&conn) => store,
+        () = ctx.stop.stopped() => Err(ZkError::Interrupted),
+    }
+    .map_err(|e| zk_diagnostic("connect to ZooKeeper", e))?;
+    Ok(Arc::new(Interruptible {
+        store,
+        stop: ctx.stop.clone(),
+    }))
+}
+
+/// A store whose calls end with [`ZkError::Interrupted`] as soon as Terraform sends
+/// StopProvider (Ctrl-C), instead of waiting out the operation timeout on a ZooKeeper that
+/// does not answer. Dropping a call abandons only its answer: the session stays usable.
+struct Interruptible {
+    store: Arc<dyn ZnodeStore>,
+    stop: StopSignal,
+}
+
+impl Interruptible {
+    async fn run<T>(&self, call: impl Future<Output = Result<T, ZkError>>) -> Result<T, ZkError> {
+        tokio::select! {
+            out = call => out,
+            () = self.stop.stopped() => Err(ZkError::Interrupted),
+        }
+    }
+}
+
+#[async_trait]
+impl ZnodeStore for Interruptible {
+    async fn get(&self, path: &str) -> Result<Option<(Vec<u8>, Stat)>, ZkError> {
+        self.run(self.store.get(path)).await
+    }
+
+    async fn get_acl(&self, path: &str) -> Result<Option<(Vec<Acl>, Stat)>, ZkError> {
+        self.run(self.store.get_acl(path)).await
+    }
+
+    async fn exists(&self, path: &str) -> Result<Option<Stat>, ZkError> {
+        self.run(self.store.exists(path)).await
+    }
+
+    async fn children(&self, path: &str) -> Result<Option<Vec<String>>, ZkError> {
+        self.run(self.store.children(path)).await
+    }
+
+    async fn create(
+        &self,
+        path: &str,
+        data: &[u8],
+        acl: &[Acl],
+        create_parents: bool,
+        parent_acl: &[Acl],
+    ) -> Result<Stat, ZkError> {
+        self.run(
+            self.store
+                .create(path, data, acl, create_parents, parent_acl),
+        )
         .await
-        .map_err(|e| zk_diagnostic("connect to ZooKeeper", e))
+    }
+
+    async fn set_data(&self, path: &str, data: &[u8], expected: i32) -> Result<Stat, ZkError> {
+        self.run(self.store.set_data(path, data, expected)).await
+    }
+
+    async fn set_acl(&self, path: &str, acl: &[Acl], expected: i32) -> Result<Stat, ZkError> {
+        self.run(self.store.set_acl(path, acl, expected)).await
+    }
+
+    async fn delete(&self, path: &str, expected: i32) -> Result<(), ZkError> {
+        self.run(self.store.delete(path, expected)).await
+    }
+
+    async fn delete_recursive(&self, path: &str) -> Result<(), ZkError> {
+        self.run(self.store.delete_recursive(path)).await
+    }
 }
 
 /// The session for a refresh, or `None` when the resource relies on the provider's connection
@@ -204,9 +292,6 @@ pub fn zk_diagnostic(action: &str, err: ZkError) -> Diagnostic {
         ZkError::NoAuth { .. } => {
             " Add credentials with that permission to the provider's zookeeper { auth { ... } } block \
              or the resource's own zookeeper { auth { ... } } block."
-        }
-        ZkError::BadVersion { .. } => {
-            " Another client changed the znode since Terraform last read it; run plan again to see the change."
         }
         ZkError::Unreachable { .. } => " Check the connect string and that ZooKeeper is running and reachable.",
         _ => "",
@@ -281,7 +366,122 @@ pub fn validate_connect_string(path: &AttributePath, v: &Value, diags: &mut Diag
 pub fn validate_acl_entries(config: &Value, diags: &mut Diagnostics) {
     let entries = config.attr("acl").as_elements().unwrap_or(&[]);
     for (i, entry) in entries.iter().enumerate() {
-        validate_acl_entry(&AttributePath::attr("acl").then_index(i), entry, diags);
+        let path = AttributePath::attr("acl").then_index(i);
+        validate_acl_entry(&path, entry, diags);
+        // ZooKeeper keeps one of two equal entries, so the ACL read back would never match.
+        let Some(this) = known_acl(entry) else {
+            continue;
+        };
+        if let Some(first) = entries[..i]
+            .iter()
+            .position(|e| known_acl(e).as_ref() == Some(&this))
+        {
+            // At an attribute: the CLIs quote no source line for a path ending at a block.
+            diags.error_at(
+                path.then_attr("permissions"),
+                "Duplicate ACL entry",
+                format!(
+                    "acl[{first}] already grants the same permissions to the same identity. ZooKeeper \
+                     keeps only one of them, so every plan would show a change; remove one."
+                ),
+            );
+        }
+    }
+}
+
+/// An entry as an [`Acl`] when all of it is known and valid.
+fn known_acl(entry: &Value) -> Option<Acl> {
+    if entry.contains_unknown() {
+        return None;
+    }
+    acls_from_value(&Value::List(vec![entry.clone()])).pop()
+}
+
+/// Plan-time checks that need the connection a resource will use: that there is one, that an
+/// `auth` ACL entry has identities to expand to, and a warning when the ACL being set leaves
+/// this connection unable to read or administer the znode afterwards. `acl` is the ACL the
+/// apply sets (empty when the resource does not manage it).
+pub fn check_connection_at_plan(ctx: &Context, config: &Value, diags: &mut Diagnostics) {
+    let own = config.attr(CONNECTION_BLOCK);
+    let Some(data) = ctx.provider_data::<ProviderData>() else {
+        return;
+    };
+    let auth = if !own.is_null() {
+        match parse_connection(own) {
+            Some(conn) => conn.auth,
+            None => return,
+        }
+    } else {
+        match &data.zookeeper {
+            Configured::Known(conn) => conn.auth.clone(),
+            Configured::Unknown => return,
+            Configured::Absent => {
+                if let Err(d) = data.zookeeper_default() {
+                    diags.push(d.at(AttributePath::attr(CONNECTION_BLOCK)));
+                }
+                return;
+            }
+        }
+    };
+    let entries = config.attr("acl").as_elements().unwrap_or(&[]);
+    if entries.iter().any(Value::contains_unknown) {
+        return;
+    }
+    if auth.is_empty() {
+        if let Some(i) = entries
+            .iter()
+            .position(|e| e.attr("scheme").as_str() == Some("auth"))
+        {
+            diags.error_at(
+                AttributePath::attr("acl").then_index(i).then_attr("scheme"),
+                "No identity for scheme auth",
+                "Scheme \"auth\" grants the identities the connection authenticated as, and this \
+                 connection adds none, so ZooKeeper would refuse the ACL. Add an auth { scheme = \"digest\", \
+                 credentials = ... } block to the zookeeper {} block in use, or name the identity with \
+                 scheme = \"digest\" and an id.",
+            );
+            return;
+        }
+    }
+    let acl = acls_from_value(config.attr("acl"));
+    if acl.is_empty()
+        || acl
+            .iter()
+            .any(|a| !matches!(a.scheme.as_str(), "world" | "auth" | "digest"))
+    {
+        // Unmanaged, or an ip, sasl or x509 entry the provider cannot match to itself.
+        return;
+    }
+    let ids: Vec<String> = auth_digest_ids(&auth);
+    let granted = acl
+        .iter()
+        .filter(|a| {
+            a.scheme == "world" || (a.scheme == "auth" && !ids.is_empty()) || ids.contains(&a.id)
+        })
+        .fold(Perms::NONE, |p, a| p | a.perms);
+    let missing: Vec<&str> = [
+        (Perms::READ, "r (read: every refresh)"),
+        (
+            Perms::ADMIN,
+            "a (admin: later ACL changes, and restoring an ACL on destroy)",
+        ),
+    ]
+    .into_iter()
+    .filter(|(perm, _)| !granted.contains(*perm))
+    .map(|(_, what)| what)
+    .collect();
+    if !missing.is_empty() {
+        diags.warning_at(
+            AttributePath::attr("acl"),
+            "The provider locks itself out of this znode",
+            format!(
+                "After this ACL is set, the identities of this connection (world:anyone and its auth \
+                 credentials) lack {}. Plans and destroys that need them will fail with permission \
+                 denied, unless one of those identities is ZooKeeper's super user. Grant them to an \
+                 identity in the connection's auth blocks.",
+                missing.join(" and ")
+            ),
+        );
     }
 }
 
@@ -385,32 +585,47 @@ pub fn acls_from_value(v: &Value) -> Vec<Acl> {
 /// ZooKeeper ACL entries as `acl` block values. Where `prior` holds an equivalent entry at the
 /// same position (same scheme and id, same permission set, letters in any order), that entry
 /// is kept as written, so the state matches the configuration and no diff appears.
-/// `session_ids` are the digest ids of the session, which an `auth` entry expands to.
+/// `session_ids` are the digest ids of the session: ZooKeeper stores an `auth` entry as one
+/// digest entry per identity the session authenticated as, so that run of entries maps back
+/// to the one `auth` entry.
 pub fn acls_to_value(acls: &[Acl], prior: &Value, session_ids: &[String]) -> Value {
     let prior_items = prior.as_elements().unwrap_or(&[]);
-    let items = acls
-        .iter()
-        .enumerate()
-        .map(|(i, acl)| {
-            if let Some(p) = prior_items.get(i) {
-                let same_perms = p
-                    .attr("permissions")
-                    .as_str()
-                    .and_then(|s| s.parse::<Perms>().ok())
-                    .is_some_and(|perms| perms == acl.perms);
-                let scheme = p.attr("scheme").as_str();
-                let same_identity = (scheme == Some(acl.scheme.as_str())
-                    && p.attr("id").as_str().unwrap_or_default() == acl.id)
-                    || (scheme == Some("auth")
-                        && acl.scheme == "digest"
-                        && session_ids.contains(&acl.id));
-                if same_perms && same_identity {
-                    return p.clone();
-                }
+    let perms_of = |p: &Value| {
+        p.attr("permissions")
+            .as_str()
+            .and_then(|s| s.parse::<Perms>().ok())
+    };
+    let mut items = Vec::with_capacity(acls.len());
+    let mut rest = acls;
+    while let Some(acl) = rest.first() {
+        let p = prior_items.get(items.len());
+        let perms = p.and_then(perms_of);
+        let scheme = p.and_then(|p| p.attr("scheme").as_str());
+        if let (Some(p), Some(perms), Some("auth")) = (p, perms, scheme) {
+            let run = rest
+                .iter()
+                .take_while(|a| {
+                    a.scheme == "digest" && a.perms == perms && session_ids.contains(&a.id)
+                })
+                .count();
+            let covers_session = run > 0
+                && session_ids
+                    .iter()
+                    .all(|id| rest[..run].iter().any(|a| &a.id == id));
+            if covers_session {
+                items.push(p.clone());
+                rest = &rest[run..];
+                continue;
             }
-            acl_value(acl)
-        })
-        .collect();
+        }
+        let same_identity = scheme == Some(acl.scheme.as_str())
+            && p.is_some_and(|p| p.attr("id").as_str().unwrap_or_default() == acl.id);
+        match p {
+            Some(p) if same_identity && perms == Some(acl.perms) => items.push(p.clone()),
+            _ => items.push(acl_value(acl)),
+        }
+        rest = &rest[1..];
+    }
     Value::List(items)
 }
 
@@ -442,6 +657,10 @@ pub fn session_digest_ids(ctx: &Context, value: &Value) -> Vec<String> {
             .map(|c| c.auth)
             .unwrap_or_default()
     };
+    auth_digest_ids(&auth)
+}
+
+fn auth_digest_ids(auth: &[ZkAuth]) -> Vec<String> {
     auth.iter()
         .filter(|a| a.scheme == "digest")
         .filter_map(|a| {
@@ -569,6 +788,15 @@ mod tests {
     }
 
     #[test]
+    fn zero_timeouts_are_refused() {
+        for (value, refused) in [("0s", true), ("0m", true), ("0.5s", false), ("10s", false)] {
+            let mut diags = Diagnostics::new();
+            validate_not_zero(&AttributePath::attr("t"), &Value::from(value), &mut diags);
+            assert_eq!(diags.has_errors(), refused, "{value}");
+        }
+    }
+
+    #[test]
     fn read_back_keeps_the_letters_as_written() {
         let prior = Value::List(vec![Value::object([
             ("scheme", Value::from("world")),
@@ -587,5 +815,48 @@ mod tests {
             perms: "r".parse().expect("valid permissions"),
         }];
         assert_ne!(acls_to_value(&changed, &prior, &[]), prior);
+    }
+
+    #[test]
+    fn an_auth_entry_reads_back_from_one_digest_entry_per_session_identity() {
+        let entry = |scheme: &str, id: &str, perms: &str| {
+            Value::object([
+                ("scheme", Value::from(scheme)),
+                ("id", Value::from(id)),
+                ("permissions", Value::from(perms)),
+            ])
+        };
+        let remote = |ids: &[&str]| -> Vec<Acl> {
+            ids.iter()
+                .map(|id| Acl {
+                    scheme: if id.contains(':') { "digest" } else { "world" }.into(),
+                    id: (*id).into(),
+                    perms: if id.contains(':') {
+                        Perms::ALL
+                    } else {
+                        Perms::READ
+                    },
+                })
+                .collect()
+        };
+        let session = ["alice:a=".to_string(), "bob:b=".to_string()];
+        let prior = Value::List(vec![
+            entry("auth", "", "cdrwa"),
+            entry("world", "anyone", "r"),
+        ]);
+        assert_eq!(
+            acls_to_value(&remote(&["alice:a=", "bob:b=", "anyone"]), &prior, &session),
+            prior,
+            "both identities of the session make the one auth entry"
+        );
+        let only_alice = acls_to_value(&remote(&["alice:a=", "anyone"]), &prior, &session);
+        assert_eq!(
+            only_alice,
+            Value::List(vec![
+                entry("digest", "alice:a=", "cdrwa"),
+                entry("world", "anyone", "r")
+            ]),
+            "an entry for only one of them is not what auth grants, so it shows as it is"
+        );
     }
 }

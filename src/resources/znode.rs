@@ -8,15 +8,16 @@
 use async_trait::async_trait;
 use base64::Engine as _;
 
-use crate::adapters::zookeeper::{validate_path, ZkError};
+use crate::adapters::zookeeper::{validate_path, Stat, ZkError};
 use crate::framework::resource::unsupported_state_version;
 use crate::framework::{Attribute, Block, Context, PlanModifier, PlannedChange, Resource, Schema};
 use crate::tfvalue::{AttributePath, Diagnostics, Type, Value};
 
 use super::zk_common::{
-    acl_block, acls_from_value, acls_to_value, connection_block, open_acl, refresh_session,
-    session, session_digest_ids, set_stat, stat_attributes, state_version, validate_acl_entries,
-    zk_diagnostic, DROPPED_STAT_ATTRIBUTES, STAT_ATTRIBUTES,
+    acl_block, acls_from_value, acls_to_value, check_connection_at_plan, connection_block,
+    open_acl, refresh_session, session, session_digest_ids, set_stat, stat_attributes,
+    state_version, validate_acl_entries, zk_diagnostic, CONNECTION_BLOCK, DROPPED_STAT_ATTRIBUTES,
+    STAT_ATTRIBUTES,
 };
 
 /// ZooKeeper's default `jute.maxbuffer` (0xfffff bytes) bounds a whole request: the server
@@ -48,7 +49,8 @@ pub struct ZnodeResource;
 pub fn validate_znode_path(path: &AttributePath, v: &Value, diags: &mut Diagnostics) {
     let Some(p) = v.as_str() else { return };
     if let Err(e) = validate_path(p) {
-        diags.error_at(path.clone(), "Invalid znode path", format!("{p:?}: {e}."));
+        // The reason quotes the path itself.
+        diags.error_at(path.clone(), "Invalid znode path", format!("{e}."));
     } else if p == "/" {
         diags.error_at(
             path.clone(),
@@ -89,8 +91,10 @@ impl Resource for ZnodeResource {
                     .validate(validate_znode_path),
             )
             .attr(Attribute::optional("data", Type::String).describe("Data as UTF-8 text. Conflicts with data_base64."))
-            .attr(Attribute::optional_computed("data_base64", Type::String).describe(
-                "Data as base64, for binary content. Computed from data when data is set.",
+            // Not computed from `data`: a copy in base64 would show a sensitive `data` in every
+            // plan, since the CLI only marks what the configuration itself marks.
+            .attr(Attribute::optional("data_base64", Type::String).describe(
+                "Data as standard base64, for binary content. Null when data is used.",
             ))
             .attr(
                 Attribute::optional("create_parents", Type::Bool)
@@ -107,21 +111,23 @@ impl Resource for ZnodeResource {
             ))
             .block(connection_block());
         Schema {
-            version: 2,
+            version: 3,
             block: stat_attributes(block),
         }
     }
 
     /// Version 0 also kept `data_length`, `czxid`, `mzxid`, `ctime` and `mtime`; version 1
     /// dropped them (see [`STAT_ATTRIBUTES`]). Versions 0 and 1 had a computed `id`, a copy of
-    /// `path`; version 2 drops it. Otherwise the versions are the same.
+    /// `path`; version 2 drops it. Up to version 2, `data_base64` was also computed from
+    /// `data`; version 3 keeps only the one the configuration uses. Early version-0 states
+    /// also had a `timeouts` block and called the `zookeeper` block `connection`.
     fn upgrade_state(
         &self,
         version: i64,
         mut state: serde_json::Value,
         diags: &mut Diagnostics,
     ) -> Option<serde_json::Value> {
-        let Some(attributes) = state.as_object_mut().filter(|_| matches!(version, 0 | 1)) else {
+        let Some(attributes) = state.as_object_mut().filter(|_| matches!(version, 0..=2)) else {
             unsupported_state_version(self.type_name(), version, diags);
             return None;
         };
@@ -129,8 +135,15 @@ impl Resource for ZnodeResource {
             for name in DROPPED_STAT_ATTRIBUTES {
                 attributes.remove(name);
             }
+            attributes.remove("timeouts");
+            if let Some(connection) = attributes.remove("connection") {
+                attributes.entry("zookeeper").or_insert(connection);
+            }
         }
         attributes.remove("id");
+        if attributes.get("data").is_some_and(|d| !d.is_null()) {
+            attributes.insert("data_base64".into(), serde_json::Value::Null);
+        }
         Some(state)
     }
 
@@ -157,32 +170,42 @@ impl Resource for ZnodeResource {
                 );
             }
         }
-        let len = data.as_str().map(str::len).or_else(|| {
-            b64.as_str()
-                .and_then(|s| B64.decode(s).ok())
-                .map(|b| b.len())
-        });
-        if let Some(len) = len {
-            let path = config.attr("path").as_str().unwrap_or("");
+        let len = if data.is_null() && b64.is_null() {
+            Some(0)
+        } else {
+            data.as_str().map(str::len).or_else(|| {
+                b64.as_str()
+                    .and_then(|s| B64.decode(s).ok())
+                    .map(|b| b.len())
+            })
+        };
+        if let (Some(len), Some(path)) = (len, config.attr("path").as_str()) {
             let acl = config.attr("acl").as_elements().unwrap_or(&[]);
             let request = create_request_bytes(path, len, acl);
             if request > MAX_REQUEST_BYTES {
-                let attr = if data.is_null() {
-                    "data_base64"
+                let around = request - len;
+                let (attr, detail) = if around > MAX_REQUEST_BYTES {
+                    (
+                        "path".to_string(),
+                        format!(
+                            "With its ACL, creating this path takes a request of {around} bytes before any \
+                             data, and ZooKeeper refuses requests over {MAX_REQUEST_BYTES} bytes (its default \
+                             jute.maxbuffer). Use a shorter path."
+                        ),
+                    )
                 } else {
-                    "data"
+                    (
+                        if data.is_null() { "data_base64" } else { "data" }.to_string(),
+                        format!(
+                            "The data is {len} bytes; with the path and the ACL, writing it takes a request \
+                             of {request} bytes, and ZooKeeper refuses requests over {MAX_REQUEST_BYTES} bytes \
+                             (its default jute.maxbuffer), so at most {} bytes of data fit here. Store large \
+                             content elsewhere and keep a reference in the znode.",
+                            MAX_REQUEST_BYTES - around
+                        ),
+                    )
                 };
-                diags.error_at(
-                    AttributePath::attr(attr),
-                    "Data too large",
-                    format!(
-                        "The data is {len} bytes; with the path and the ACL, writing it takes a request of \
-                         {request} bytes, and ZooKeeper refuses requests over {MAX_REQUEST_BYTES} bytes (its \
-                         default jute.maxbuffer), so at most {} bytes of data fit here. Store large content \
-                         elsewhere and keep a reference in the znode.",
-                        len - (request - MAX_REQUEST_BYTES)
-                    ),
-                );
+                diags.error_at(AttributePath::attr(attr), "Data too large", detail);
             }
         }
         validate_acl_entries(config, diags);
@@ -190,27 +213,35 @@ impl Resource for ZnodeResource {
 
     async fn modify_plan(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         change: &mut PlannedChange,
-        _diags: &mut Diagnostics,
+        diags: &mut Diagnostics,
     ) {
-        let data = change.config.attr("data").clone();
-        let b64 = if data.is_unknown() {
-            Value::Unknown
-        } else if let Some(s) = data.as_str() {
-            Value::from(B64.encode(s))
-        } else if change.config.attr("data_base64").is_null() {
-            Value::from("")
-        } else {
-            change.config.attr("data_base64").clone()
-        };
-        change.set_planned("data_base64", b64);
-        if !change.is_create() && !change.changed("path") {
+        let (data, b64) = (
+            change.config.attr("data"),
+            change.config.attr("data_base64"),
+        );
+        if let (Some(text), Some(encoded)) = (data.as_str(), b64.as_str()) {
+            // Validation passes unknown values; once known at apply, they must still agree.
+            if B64.encode(text) != encoded {
+                diags.error_at(
+                    AttributePath::attr("data_base64"),
+                    "Conflicting data attributes",
+                    "Set data (text) or data_base64 (binary), not both.",
+                );
+            }
+        }
+        if change.is_create() || change.changed("acl") || change.changed(CONNECTION_BLOCK) {
+            check_connection_at_plan(ctx, &change.config, diags);
+        }
+        if !change.is_create() && !change.changed("path") && !change.changed(CONNECTION_BLOCK) {
             // Stat fields stay known unless this apply changes them: the data version
             // changes with the data, the ACL version with the ACL. children_count may change
             // under a concurrent child create, so it stays known only when the znode is not
             // touched at all.
-            let data_changes = change.changed("data_base64");
+            let data_changes = data_bytes(&change.planned) != data_bytes(&change.prior)
+                || change.planned.attr("data").is_unknown()
+                || change.planned.attr("data_base64").is_unknown();
             let acl_changes = change.changed("acl")
                 && change
                     .planned_attr("acl")
@@ -274,13 +305,38 @@ impl Resource for ZnodeResource {
                 );
                 None
             }
-            Err(ZkError::NoNode { .. }) => {
+            Err(ZkError::NoNode { path: missing }) => {
+                // With create_parents, only the top can be missing: the chroot, which the
+                // connect string names and this provider does not create.
+                let detail = if create_parents {
+                    format!(
+                        "{missing} does not exist, so {path} cannot be created: create_parents creates \
+                         the znodes between it and {path}, not {missing} itself. Create it first."
+                    )
+                } else {
+                    format!("{missing}, the parent of {path}, does not exist. Create it first, or set create_parents = true.")
+                };
                 diags.error_at(
                     AttributePath::attr("path"),
                     "Parent znode does not exist",
-                    format!("The parent of {path} does not exist. Create it first, or set create_parents = true."),
+                    detail,
                 );
                 None
+            }
+            Err(e) if e.outcome_unknown() => {
+                // The create may have happened: keep the znode in the state (the CLI marks it
+                // tainted), so the next plan reads it back and replaces it, or, if it is not
+                // there, creates it. Forgetting it would make the next apply fail on a znode
+                // this provider made.
+                let mut diag = zk_diagnostic(&format!("create znode {path}"), e);
+                diag.detail.push_str(
+                    " The znode may have been created; it stays in the state, marked tainted, and \
+                     the next plan reads it back and replaces it, or creates it if it is not there.",
+                );
+                diags.push(diag);
+                let mut state = planned.clone();
+                set_stat(&mut state, &Stat::default());
+                Some(state)
             }
             Err(e) => {
                 diags.push(zk_diagnostic(&format!("create znode {path}"), e));
@@ -309,13 +365,21 @@ impl Resource for ZnodeResource {
         };
         let mut new = state.clone();
         if let Value::Object(m) = &mut new {
-            if !state.attr("data").is_null() {
+            let (text, binary) = (
+                !state.attr("data").is_null(),
+                !state.attr("data_base64").is_null(),
+            );
+            if text {
                 m.insert(
                     "data".into(),
                     Value::from(String::from_utf8_lossy(&data).into_owned()),
                 );
             }
-            m.insert("data_base64".into(), Value::from(B64.encode(&data)));
+            // With neither attribute set the znode should be empty; data found there shows
+            // up as data_base64, and the plan proposes to clear it.
+            if binary || (!text && !data.is_empty()) {
+                m.insert("data_base64".into(), Value::from(B64.encode(&data)));
+            }
             if state
                 .attr("acl")
                 .as_elements()
@@ -355,6 +419,34 @@ impl Resource for ZnodeResource {
                 return prior.clone();
             }
         };
+        let seen;
+        let prior = if prior
+            .attr(CONNECTION_BLOCK)
+            .semantic_eq(planned.attr(CONNECTION_BLOCK))
+        {
+            prior
+        } else {
+            // Another connection may reach another ensemble, where the state's versions (and
+            // the znode itself) mean nothing: read it there first, and create it if missing.
+            let mut through_new = prior.clone();
+            if let Value::Object(m) = &mut through_new {
+                m.insert(
+                    CONNECTION_BLOCK.into(),
+                    planned.attr(CONNECTION_BLOCK).clone(),
+                );
+            }
+            seen = self.read(ctx, &through_new, diags).await;
+            match &seen {
+                Some(found) => found,
+                None if diags.has_errors() => return prior.clone(),
+                None => {
+                    return self
+                        .create(ctx, planned, diags)
+                        .await
+                        .unwrap_or_else(|| prior.clone())
+                }
+            }
+        };
         let mut state = planned.clone();
         // Until an operation succeeds, the znode is as it was.
         for name in STAT_ATTRIBUTES {
@@ -362,10 +454,7 @@ impl Resource for ZnodeResource {
                 m.insert(name.into(), prior.attr(name).clone());
             }
         }
-        let data_changed = !prior
-            .attr("data_base64")
-            .semantic_eq(planned.attr("data_base64"));
-        if data_changed {
+        if data_bytes(prior) != data_bytes(planned) {
             let data = data_bytes(planned).unwrap_or_default();
             match store
                 .set_data(&path, &data, state_version(prior, "version"))
@@ -379,7 +468,7 @@ impl Resource for ZnodeResource {
             }
         }
         let acl = acls_from_value(planned.attr("acl"));
-        if !acl.is_empty() && !prior.attr("acl").semantic_eq(planned.attr("acl")) {
+        if !acl.is_empty() && acl != acls_from_value(prior.attr("acl")) {
             match store
                 .set_acl(&path, &acl, state_version(prior, "acl_version"))
                 .await
@@ -392,6 +481,16 @@ impl Resource for ZnodeResource {
                         m.insert("acl".into(), prior.attr("acl").clone());
                     }
                     return state;
+                }
+            }
+        }
+        // The stat the plan promised stays as promised: a client writing between plan and
+        // apply moves the server's counters, and the next refresh records them.
+        for name in STAT_ATTRIBUTES {
+            let promised = planned.attr(name);
+            if !promised.is_unknown() {
+                if let Value::Object(m) = &mut state {
+                    m.insert(name.into(), promised.clone());
                 }
             }
         }
@@ -430,10 +529,13 @@ impl Resource for ZnodeResource {
     async fn import(&self, ctx: &Context, id: &str, diags: &mut Diagnostics) -> Option<Value> {
         let mut invalid = Diagnostics::new();
         validate_znode_path(&AttributePath::attr("path"), &Value::from(id), &mut invalid);
-        if invalid.has_errors() {
+        if let Some(reason) = invalid.iter().next() {
             diags.error(
                 "Invalid import ID",
-                format!("The import ID is the znode path, e.g. /app/config; got {id:?}."),
+                format!(
+                    "The import ID is the znode path, e.g. /app/config; got {id:?}. {}",
+                    reason.detail
+                ),
             );
             return None;
         }
@@ -482,8 +584,11 @@ impl Resource for ZnodeResource {
         });
         let mut state = Value::object([
             ("path", Value::from(id)),
+            (
+                "data_base64",
+                Value::from((text.is_none() && !data.is_empty()).then(|| B64.encode(&data))),
+            ),
             ("data", Value::from(text)),
-            ("data_base64", Value::from(B64.encode(&data))),
             ("create_parents", Value::Bool(false)),
             ("delete_children", Value::Bool(false)),
             ("acl", acl_value),
@@ -555,5 +660,94 @@ mod tests {
         // As `tofu plan -generate-config-out` writes an imported znode.
         assert!(both(&B64.encode("hello")).is_empty());
         assert_eq!(both(&B64.encode("other")), ["Conflicting data attributes"]);
+    }
+
+    #[test]
+    fn a_path_too_long_for_any_request_is_the_path_s_fault() {
+        let mut diags = Diagnostics::new();
+        let long = format!("/{}", "p".repeat(MAX_REQUEST_BYTES));
+        ZnodeResource.validate(
+            &config(vec![("path", Value::from(long.as_str()))]),
+            &mut diags,
+        );
+        let d = diags.iter().next().expect("refused without any data");
+        assert_eq!(d.attribute, Some(AttributePath::attr("path")), "{d:?}");
+        assert!(d.detail.contains("shorter path"), "{}", d.detail);
+
+        let mut diags = Diagnostics::new();
+        let with_data = config(vec![
+            ("path", Value::from(long)),
+            ("data", Value::from("x")),
+        ]);
+        ZnodeResource.validate(&with_data, &mut diags);
+        let d = diags.iter().next().expect("refused with data too");
+        assert_eq!(
+            d.attribute,
+            Some(AttributePath::attr("path")),
+            "not the data: {d:?}"
+        );
+    }
+
+    #[test]
+    fn equal_acl_entries_are_refused_at_the_second() {
+        let entry = |perms: &str| {
+            config(vec![
+                ("scheme", Value::from("world")),
+                ("id", Value::from("anyone")),
+                ("permissions", Value::from(perms)),
+            ])
+        };
+        let mut diags = Diagnostics::new();
+        let acl = Value::List(vec![entry("r"), entry("cdrwa"), entry("adcwr")]);
+        ZnodeResource.validate(
+            &config(vec![("path", Value::from("/p")), ("acl", acl)]),
+            &mut diags,
+        );
+        let found: Vec<_> = diags
+            .iter()
+            .map(|d| (d.summary.as_str(), d.attribute.clone()))
+            .collect();
+        assert_eq!(
+            found,
+            [(
+                "Duplicate ACL entry",
+                Some(
+                    AttributePath::attr("acl")
+                        .then_index(2)
+                        .then_attr("permissions")
+                )
+            )]
+        );
+    }
+
+    #[test]
+    fn version_2_states_keep_only_the_data_attribute_in_use() {
+        let upgrade = |state: serde_json::Value| {
+            let mut diags = Diagnostics::new();
+            let out = ZnodeResource.upgrade_state(2, state, &mut diags);
+            assert!(!diags.has_errors());
+            out.expect("upgraded")
+        };
+        let text = upgrade(serde_json::json!({"path": "/a", "data": "x", "data_base64": "eA=="}));
+        assert_eq!(text["data_base64"], serde_json::Value::Null);
+        assert_eq!(text["data"], "x");
+        let binary =
+            upgrade(serde_json::json!({"path": "/a", "data": null, "data_base64": "AAE="}));
+        assert_eq!(binary["data_base64"], "AAE=");
+
+        // Early version-0 states: a timeouts block, and the connection under its old name.
+        let mut diags = Diagnostics::new();
+        let early = serde_json::json!({
+            "path": "/a", "id": "/a", "data": null, "data_base64": "",
+            "timeouts": null, "connection": [{"connect_string": "zk:2181"}],
+        });
+        let out = ZnodeResource
+            .upgrade_state(0, early, &mut diags)
+            .expect("upgraded");
+        assert!(
+            out.get("timeouts").is_none() && out.get("connection").is_none(),
+            "{out}"
+        );
+        assert_eq!(out["zookeeper"][0]["connect_string"], "zk:2181");
     }
 }

@@ -13,8 +13,9 @@ use crate::framework::{Attribute, Block, Context, PlanModifier, PlannedChange, R
 use crate::tfvalue::{AttributePath, Diagnostics, Type, Value};
 
 use super::zk_common::{
-    acl_block, acls_from_value, acls_to_value, connection_block, refresh_session, session,
-    session_digest_ids, state_version, validate_acl_entries, zk_diagnostic,
+    acl_block, acls_from_value, acls_to_value, check_connection_at_plan, connection_block,
+    refresh_session, session, session_digest_ids, state_version, validate_acl_entries,
+    zk_diagnostic, CONNECTION_BLOCK,
 };
 
 pub struct ZnodeAclResource;
@@ -94,10 +95,18 @@ impl Resource for ZnodeAclResource {
 
     async fn modify_plan(
         &self,
-        _ctx: &Context,
+        ctx: &Context,
         change: &mut PlannedChange,
-        _diags: &mut Diagnostics,
+        diags: &mut Diagnostics,
     ) {
+        if change.is_create() || change.changed("acl") || change.changed(CONNECTION_BLOCK) {
+            check_connection_at_plan(ctx, &change.config, diags);
+        }
+        if !change.is_create() && change.changed(CONNECTION_BLOCK) {
+            // original_acl was read through the old connection, which may reach another
+            // ensemble: give it back there, then take over the znode through the new one.
+            change.require_replace(CONNECTION_BLOCK);
+        }
         if !change.is_create() && !change.changed("acl") && !change.changed("path") {
             let v = change.prior.attr("acl_version").clone();
             change.set_planned("acl_version", v);
@@ -147,6 +156,23 @@ impl Resource for ZnodeAclResource {
                     Value::int(stat.aversion.into()),
                 ))
             }
+            Err(e) if e.outcome_unknown() => {
+                // The ACL may have been set. Keep the resource, and with it the ACL to restore
+                // on destroy: the CLI marks it tainted, so the next plan reads the ACL back
+                // and replaces the resource (restore, then set again).
+                let mut diag = zk_diagnostic(&format!("set the ACL of {path}"), e);
+                diag.detail.push_str(
+                    " The ACL may have been set; the resource stays in the state, marked tainted, \
+                     with the ACL it found, so destroy still restores that ACL.",
+                );
+                diags.push(diag);
+                let state = with(planned, "original_acl", original_value);
+                Some(with(
+                    &state,
+                    "acl_version",
+                    Value::int(stat.aversion.into()),
+                ))
+            }
             Err(e) => {
                 diags.push(zk_diagnostic(&format!("set the ACL of {path}"), e));
                 None
@@ -188,7 +214,8 @@ impl Resource for ZnodeAclResource {
         let Some(path) = planned.attr("path").as_str().map(str::to_owned) else {
             return prior.clone();
         };
-        if prior.attr("acl").semantic_eq(planned.attr("acl")) {
+        // Same entries (permission letters in another order are the same permissions).
+        if acls_from_value(prior.attr("acl")) == acls_from_value(planned.attr("acl")) {
             return with(planned, "acl_version", prior.attr("acl_version").clone());
         }
         let store = match session(ctx, planned).await {

@@ -37,8 +37,9 @@ pub enum ZkError {
 
     #[error(
         "ZooKeeper rejected the ACL for {path} as invalid: check that it is not empty, that \
-         digest ids look like user:base64hash, that ip ids are addresses or CIDR ranges, and \
-         that scheme \"auth\" is only used when the connection is authenticated"
+         digest ids look like user:base64hash, that ip ids are addresses or CIDR ranges, \
+         that scheme \"auth\" is only used when the connection is authenticated, and that \
+         sasl and x509 entries are only used where the server enables those providers"
     )]
     InvalidAcl { path: String },
 
@@ -64,6 +65,10 @@ pub enum ZkError {
         timeout: Duration,
     },
 
+    /// Terraform sent StopProvider (Ctrl-C) while the call waited for ZooKeeper.
+    #[error("interrupted before ZooKeeper answered, because Terraform asked the provider to stop")]
+    Interrupted,
+
     #[error("ZooKeeper refused a membership change: the servers run without reconfigEnabled=true")]
     ReconfigDisabled,
 
@@ -87,6 +92,43 @@ pub enum ZkError {
         #[source]
         source: zk::Error,
     },
+}
+
+impl ZkError {
+    /// Whether a write that failed this way may still have been carried out: the request may
+    /// have reached the server, and its answer was lost (connection loss, no answer in time,
+    /// Ctrl-C). Every other error is an answer, or a refusal before sending, and means the
+    /// write did not happen.
+    pub fn outcome_unknown(&self) -> bool {
+        match self {
+            ZkError::Timeout { .. } | ZkError::Interrupted => true,
+            ZkError::Other { source, .. } => !matches!(
+                source,
+                zk::Error::NoHosts
+                    | zk::Error::BadArguments(_)
+                    | zk::Error::NoNode
+                    | zk::Error::NoAuth
+                    | zk::Error::BadVersion
+                    | zk::Error::NoChildrenForEphemerals
+                    | zk::Error::NodeExists
+                    | zk::Error::NotEmpty
+                    | zk::Error::SessionExpired
+                    | zk::Error::InvalidAcl
+                    | zk::Error::AuthFailed
+                    | zk::Error::SessionMoved
+                    | zk::Error::NotReadOnly
+                    | zk::Error::NoWatcher
+                    | zk::Error::QuotaExceeded
+                    | zk::Error::Throttled
+                    | zk::Error::MarshallingError
+                    | zk::Error::Unimplemented
+                    | zk::Error::ReconfigDisabled
+                    | zk::Error::UnexpectedErrorCode(_)
+                    | zk::Error::ClientClosed
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// Names at most five children, so a huge subtree does not flood the plan output.
@@ -147,5 +189,30 @@ mod tests {
         for (name, err, want) in cases {
             assert_eq!(err.to_string(), want, "case {name}");
         }
+    }
+
+    #[test]
+    fn only_lost_answers_leave_the_outcome_unknown() {
+        let other = |source| ZkError::Other {
+            op: "create",
+            path: "/a".into(),
+            source,
+        };
+        assert!(ZkError::Interrupted.outcome_unknown());
+        assert!(ZkError::Timeout {
+            op: "create",
+            path: "/a".into(),
+            timeout: Duration::from_secs(1)
+        }
+        .outcome_unknown());
+        assert!(other(zk::Error::ConnectionLoss).outcome_unknown());
+        assert!(other(zk::Error::Timeout).outcome_unknown());
+        assert!(!other(zk::Error::Throttled).outcome_unknown());
+        assert!(!ZkError::NodeExists { path: "/a".into() }.outcome_unknown());
+        assert!(!ZkError::NoAuth {
+            path: "/".into(),
+            needs: Perms::CREATE
+        }
+        .outcome_unknown());
     }
 }

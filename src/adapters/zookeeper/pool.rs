@@ -12,9 +12,9 @@ use tokio::time::Instant;
 use super::session::{open, ZkSession};
 use super::{ZkAuth, ZkConnection, ZkError, ZnodeStore};
 
-/// Sessions are shared by everything that connects with the same connect string and the same
-/// auth list (in order). The timeouts of the first caller win for the life of the session.
-type PoolKey = (String, Vec<ZkAuth>);
+/// Sessions are shared by everything that connects with the same connect string, the same auth
+/// list (in order) and the same timeouts, so each resource's own settings hold.
+type PoolKey = (String, Vec<ZkAuth>, Duration, Duration);
 
 /// One slot per key. The async lock makes concurrent callers for the same key wait for a single
 /// connection attempt instead of each opening their own.
@@ -96,7 +96,12 @@ impl ZkPool {
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
             slots
-                .entry((conn.connect_string.clone(), conn.auth.clone()))
+                .entry((
+                    conn.connect_string.clone(),
+                    conn.auth.clone(),
+                    conn.session_timeout,
+                    conn.connect_timeout,
+                ))
                 .or_default()
                 .clone()
         };

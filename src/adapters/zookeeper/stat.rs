@@ -4,7 +4,7 @@
 use zookeeper_client as zk;
 
 /// A znode's stat, field for field as ZooKeeper returns it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Stat {
     /// zxid of the change that created the znode.
     pub czxid: i64,
