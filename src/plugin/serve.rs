@@ -7,7 +7,7 @@ use std::time::Duration;
 use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tonic::transport::server::Router;
+use tonic::transport::server::{Router, TcpIncoming};
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
@@ -101,7 +101,7 @@ pub(super) async fn serve(
             serve_until_stopped!(tls::incoming(listener, config, open))
         }
         (tls::PluginListener::Tcp(listener), Transport::Plaintext) => {
-            serve_until_stopped!(tokio_stream::wrappers::TcpListenerStream::new(listener))
+            serve_until_stopped!(plaintext_incoming(listener))
         }
         #[cfg(unix)]
         (tls::PluginListener::Unix(_), Transport::Plaintext) => {
@@ -111,6 +111,13 @@ pub(super) async fn serve(
         }
     };
     served.map_err(ServeError::Grpc)
+}
+
+/// Debug mode's connections. Nagle's algorithm is off, as on the TLS path: gRPC writes small
+/// frames and waits for their answers, and with Nagle and delayed ACKs about half the RPCs
+/// waited some 40 ms for nothing.
+fn plaintext_incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// The listening socket, taken over by the runtime, where it is, and the file of a Unix
@@ -211,5 +218,22 @@ impl Interrupts {
         {
             tokio::signal::ctrl_c().await.is_ok()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_stream::StreamExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn plaintext_connections_have_nagle_off() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut incoming = plaintext_incoming(listener);
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let accepted = incoming.next().await.unwrap().unwrap();
+        assert!(accepted.nodelay().unwrap());
     }
 }
