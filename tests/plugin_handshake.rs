@@ -80,8 +80,14 @@ struct Plugin {
 impl Plugin {
     fn start(args: &[&str], env: &[(&str, &str)]) -> Plugin {
         let mut command = Command::new(BINARY);
+        command.args(args);
+        Plugin::launch(command, env)
+    }
+
+    /// Runs `command` (the plugin binary, or a program that starts it) with `env`, reading
+    /// its stdout line by line.
+    fn launch(mut command: Command, env: &[(&str, &str)]) -> Plugin {
         command
-            .args(args)
             .env_remove("TF_PLUGIN_MAGIC_COOKIE")
             .env_remove("TF_LOG")
             .env_remove("TF_LOG_PROVIDER")
@@ -111,6 +117,11 @@ impl Plugin {
 
     /// The same, with `extra` added to the environment.
     fn start_for_terraform_with(client_pem: &str, extra: &[(&str, &str)]) -> Plugin {
+        Plugin::launch_for_terraform(Command::new(BINARY), client_pem, extra)
+    }
+
+    /// Runs `command` with the environment Terraform gives a provider.
+    fn launch_for_terraform(command: Command, client_pem: &str, extra: &[(&str, &str)]) -> Plugin {
         let mut env = vec![
             ("TF_PLUGIN_MAGIC_COOKIE", MAGIC_COOKIE),
             ("PLUGIN_PROTOCOL_VERSIONS", "5,6"),
@@ -119,7 +130,7 @@ impl Plugin {
             ("PLUGIN_CLIENT_CERT", client_pem),
         ];
         env.extend_from_slice(extra);
-        Plugin::start(&[], &env)
+        Plugin::launch(command, &env)
     }
 
     fn next_line(&self) -> String {
@@ -426,6 +437,51 @@ async fn shutdown_ends_the_process_and_removes_its_socket() -> TestResult {
     assert!(status.success(), "exit status {status}");
     assert!(!socket.exists(), "{socket:?} is removed on exit");
     Ok(())
+}
+
+/// A CLI killed with SIGKILL cannot say Shutdown: its provider sees that the process that
+/// started it is gone and exits, instead of serving on, orphaned, for good.
+#[cfg(target_os = "linux")]
+#[test]
+fn exits_when_the_process_that_started_it_is_killed() {
+    let identity = client_identity();
+    // The shell stands in for the CLI: it starts the provider, says its pid, and waits.
+    let mut sh = Command::new("sh");
+    sh.args(["-c", r#""$0" & echo "pid $!"; exec sleep 60"#, BINARY]);
+    let mut cli = Plugin::launch_for_terraform(sh, &identity.pem, &[]);
+    let (mut pid, mut serving) = (None, false);
+    while pid.is_none() || !serving {
+        let line = cli.next_line();
+        match line.strip_prefix("pid ") {
+            Some(n) => pid = Some(n.parse::<u32>().expect("a pid")),
+            None => serving |= line.contains("|grpc|"),
+        }
+    }
+    let pid = pid.expect("the shell printed the provider's pid");
+    // Past the provider's first look at its parent, so a later, periodic one has to notice.
+    std::thread::sleep(Duration::from_millis(300));
+    cli.child.kill().expect("SIGKILL the stand-in CLI");
+    cli.child.wait().expect("reap the stand-in CLI");
+
+    // A zombie (exited, not yet reaped by whoever adopted it) counts as ended.
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| Some(stat.rsplit_once(") ")?.1.chars().next()? != 'Z'))
+            .unwrap_or(false)
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while running() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let orphaned = running();
+    if orphaned {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+    assert!(
+        !orphaned,
+        "the provider (pid {pid}) outlived its parent by 5 s"
+    );
 }
 
 #[tokio::test]

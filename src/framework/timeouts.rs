@@ -43,7 +43,8 @@ pub fn validate_duration(path: &AttributePath, value: &Value, diags: &mut Diagno
     }
 }
 
-/// Parses Go-style durations: a sequence of number+unit pairs, units ms, s, m, h.
+/// Parses Go-style durations: a sequence of number+unit pairs, with the units Go's
+/// `time.ParseDuration` knows: ns, us (or µs, either micro sign), ms, s, m, h.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     if s.is_empty() {
@@ -66,6 +67,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(rest.len());
         let seconds = match &rest[..unit_len] {
+            "ns" => number / 1e9,
+            // U+00B5 (micro sign) and U+03BC (Greek mu), as Go accepts both.
+            "us" | "\u{b5}s" | "\u{3bc}s" => number / 1e6,
             "ms" => number / 1000.0,
             "s" => number,
             "m" => number * 60.0,
@@ -104,6 +108,22 @@ mod tests {
                 parse_duration(text).expect("valid duration"),
                 Duration::from_millis(ms),
                 "{text}"
+            );
+        }
+        let fine = [
+            ("nanoseconds", "1ns", 1),
+            ("many nanoseconds", "1500ns", 1_500),
+            ("microseconds", "2us", 2_000),
+            ("micro sign", "3\u{b5}s", 3_000),
+            ("greek mu", "4\u{3bc}s", 4_000),
+            ("fraction of a microsecond", "1.5us", 1_500),
+            ("mixed", "1s2ms3us4ns", 1_002_003_004),
+        ];
+        for (name, text, ns) in fine {
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_nanos(ns)),
+                "case {name}: {text}"
             );
         }
         for bad in ["", "10", "s", "5 minutes", "1d", "-1s"] {

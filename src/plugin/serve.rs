@@ -1,5 +1,5 @@
-//! Puts the gRPC services together and serves them until the client says Shutdown (or, in
-//! debug mode, until Ctrl-C).
+//! Puts the gRPC services together and serves them until the client says Shutdown, or the
+//! client process is gone without saying it (or, in debug mode, until Ctrl-C).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,7 +7,7 @@ use std::time::Duration;
 use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tonic::transport::server::Router;
+use tonic::transport::server::{Router, TcpIncoming};
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
@@ -25,6 +25,10 @@ const HEALTH_SERVICE: &str = "plugin";
 /// OpenTofu wait for the process to exit on every provider start, so normally no time is
 /// spent here; only a client that keeps its connection open costs this much.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(20);
+/// How often the process checks that the CLI that started it is still running: a timer tick
+/// and one `getppid` a second cost nothing measurable, and a second is soon enough for a
+/// process nobody talks to any more.
+const PARENT_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub(super) enum ServeError {
@@ -43,9 +47,10 @@ pub(super) enum Transport {
 }
 
 /// Serves on `listener`. `announce` runs once everything is ready to accept connections; it
-/// prints the handshake line (or the debug instructions). Returns after Shutdown, or after
-/// Ctrl-C in debug mode; SIGINT is otherwise ignored, because Terraform forwards the user's
-/// Ctrl-C to the whole process group and asks for a graceful stop with StopProvider instead.
+/// prints the handshake line (or the debug instructions). Returns after Shutdown, when the
+/// process that started this one has ended (under Terraform or OpenTofu), or after Ctrl-C in
+/// debug mode; SIGINT is otherwise ignored, because Terraform forwards the user's Ctrl-C to
+/// the whole process group and asks for a graceful stop with StopProvider instead.
 pub(super) async fn serve(
     listener: Listener,
     transport: Transport,
@@ -53,6 +58,8 @@ pub(super) async fn serve(
     announce: impl FnOnce(&PluginAddr),
 ) -> Result<(), ServeError> {
     let interrupts = Interrupts::listen();
+    // A person runs debug mode and stops it with Ctrl-C; under a CLI, the CLI's end is ours.
+    let orphaned = parent_exited(matches!(transport, Transport::Tls(_)));
     // `_file` is kept until serving ends: dropping it removes a Unix socket's file.
     let Bound {
         listener,
@@ -80,6 +87,9 @@ pub(super) async fn serve(
                     let _ = tokio::time::timeout(SHUTDOWN_GRACE, hung_up).await;
                 }
                 () = interrupts.wait(stop_on_interrupt) => {}
+                () = orphaned => {
+                    tracing::info!("the process that started the provider has ended; stopping");
+                }
             }
         }
     };
@@ -101,7 +111,7 @@ pub(super) async fn serve(
             serve_until_stopped!(tls::incoming(listener, config, open))
         }
         (tls::PluginListener::Tcp(listener), Transport::Plaintext) => {
-            serve_until_stopped!(tokio_stream::wrappers::TcpListenerStream::new(listener))
+            serve_until_stopped!(plaintext_incoming(listener))
         }
         #[cfg(unix)]
         (tls::PluginListener::Unix(_), Transport::Plaintext) => {
@@ -111,6 +121,41 @@ pub(super) async fn serve(
         }
     };
     served.map_err(ServeError::Grpc)
+}
+
+/// Completes once the process that started this one has ended (never when `watch` is false).
+/// A client killed with SIGKILL cannot say Shutdown, and its providers would otherwise serve
+/// on, orphaned, forever. The kernel re-parents an orphan (to init or a subreaper), so a
+/// parent id different from the one read here, at start-up, means the parent is gone.
+/// `PR_SET_PDEATHSIG` would say so without polling, but it fires when the parent *thread*
+/// that started us ends, and Go's runtime, which runs Terraform and OpenTofu, ends threads.
+#[cfg(unix)]
+fn parent_exited(watch: bool) -> impl std::future::Future<Output = ()> {
+    use std::os::unix::process::parent_id;
+    let parent = watch.then(parent_id);
+    async move {
+        let Some(parent) = parent else {
+            return std::future::pending().await;
+        };
+        let mut ticks = tokio::time::interval(PARENT_CHECK_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while parent_id() == parent {
+            ticks.tick().await;
+        }
+    }
+}
+
+/// Elsewhere there is no parent id to watch; Shutdown still ends the process.
+#[cfg(not(unix))]
+fn parent_exited(_watch: bool) -> impl std::future::Future<Output = ()> {
+    std::future::pending()
+}
+
+/// Debug mode's connections. Nagle's algorithm is off, as on the TLS path: gRPC writes small
+/// frames and waits for their answers, and with Nagle and delayed ACKs about half the RPCs
+/// waited some 40 ms for nothing.
+fn plaintext_incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// The listening socket, taken over by the runtime, where it is, and the file of a Unix
@@ -211,5 +256,22 @@ impl Interrupts {
         {
             tokio::signal::ctrl_c().await.is_ok()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_stream::StreamExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn plaintext_connections_have_nagle_off() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut incoming = plaintext_incoming(listener);
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let accepted = incoming.next().await.unwrap().unwrap();
+        assert!(accepted.nodelay().unwrap());
     }
 }

@@ -64,3 +64,53 @@ impl Provider for ZkKafkaProvider {
         vec![Arc::new(functions::DigestId)]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::Block;
+
+    /// Where under `at` an attribute or nested block has no description.
+    fn undescribed(at: &str, block: &Block, missing: &mut Vec<String>) {
+        for attribute in &block.attributes {
+            if attribute.description.trim().is_empty() {
+                missing.push(format!("{at}.{}", attribute.name));
+            }
+        }
+        for nested in &block.blocks {
+            let at = format!("{at}.{}", nested.type_name);
+            if nested.block.description.trim().is_empty() {
+                missing.push(at.clone());
+            }
+            undescribed(&at, &nested.block, missing);
+        }
+    }
+
+    /// Descriptions are what editors show on hover and what generated docs list, so every
+    /// attribute and block of the provider, its resources and data sources has one.
+    #[test]
+    fn every_attribute_and_block_has_a_description() {
+        let provider = ZkKafkaProvider;
+        let mut missing = Vec::new();
+        undescribed("provider", &provider.schema().block, &mut missing);
+        for resource in provider.resources() {
+            undescribed(resource.type_name(), &resource.schema().block, &mut missing);
+        }
+        for data_source in provider.data_sources() {
+            undescribed(
+                data_source.type_name(),
+                &data_source.schema().block,
+                &mut missing,
+            );
+        }
+        for function in provider.functions() {
+            let signature = function.signature();
+            for parameter in signature.parameters {
+                if parameter.description.trim().is_empty() {
+                    missing.push(format!("{}({})", function.name(), parameter.name));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "no description: {missing:#?}");
+    }
+}

@@ -48,6 +48,24 @@ impl AttributePath {
     pub fn is_root(&self) -> bool {
         self.steps.is_empty()
     }
+
+    /// `at <path>: ` to put before a message about a place in a value, or nothing for the
+    /// root, which displays as an empty path and would leave `at : unsupported attribute`.
+    pub fn prefix(&self) -> impl fmt::Display + '_ {
+        Prefix(self)
+    }
+}
+
+struct Prefix<'a>(&'a AttributePath);
+
+impl fmt::Display for Prefix<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_root() {
+            Ok(())
+        } else {
+            write!(f, "at {}: ", self.0)
+        }
+    }
 }
 
 impl fmt::Display for AttributePath {
@@ -76,5 +94,25 @@ mod tests {
         assert_eq!(path.to_string(), "acl[0].permissions");
         let path = AttributePath::attr("config").then_key("dataDir");
         assert_eq!(path.to_string(), "config[\"dataDir\"]");
+    }
+
+    #[test]
+    fn prefix_names_the_place_except_at_the_root() {
+        let cases = [
+            ("root", AttributePath::root(), ""),
+            (
+                "attribute",
+                AttributePath::attr("timeouts"),
+                "at timeouts: ",
+            ),
+            (
+                "element",
+                AttributePath::attr("acl").then_index(1),
+                "at acl[1]: ",
+            ),
+        ];
+        for (name, path, want) in cases {
+            assert_eq!(path.prefix().to_string(), want, "case {name}");
+        }
     }
 }

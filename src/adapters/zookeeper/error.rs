@@ -75,7 +75,7 @@ pub enum ZkError {
     #[error("ZooKeeper returned an ensemble configuration this provider cannot read: {reason}")]
     BadEnsembleConfig { reason: String },
 
-    #[error("invalid znode path: {reason}")]
+    #[error("invalid znode path {path:?}: {reason}")]
     InvalidPath { path: String, reason: String },
 
     #[error("invalid ZooKeeper connect string \"{connect_string}\": {source}")]

@@ -1,9 +1,10 @@
 //! Znode path rules, checked before a request leaves the process so a typo in HCL becomes a
 //! clear message at validate time instead of a server error at apply time.
 
-/// Checks a znode path: it starts with `/`, has no trailing `/` (except the root `/` itself), no
-/// empty, `.` or `..` segments, and no NUL or control characters. The `Err` is a sentence for
-/// the practitioner.
+/// Checks a znode path the way ZooKeeper's server does (`PathUtils.validatePath`): it starts
+/// with `/`, has no trailing `/` (except the root `/` itself), no empty, `.` or `..` segments,
+/// and no character the server refuses (see `refused_char`). The `Err` is a clause about the
+/// path that does not repeat it, because every caller already names the value it checked.
 pub fn validate_path(path: &str) -> Result<(), String> {
     if path.is_empty() {
         return Err(
@@ -11,37 +12,55 @@ pub fn validate_path(path: &str) -> Result<(), String> {
         );
     }
     if !path.starts_with('/') {
-        return Err(format!(
-            "\"{path}\" does not start with '/'; znode paths are absolute"
-        ));
+        return Err("it does not start with '/'; znode paths are absolute".into());
     }
     if path == "/" {
         return Ok(());
     }
     if path.ends_with('/') {
-        return Err(format!(
-            "\"{path}\" ends with '/'; remove the trailing slash"
-        ));
+        return Err("it ends with '/'; remove the trailing slash".into());
     }
-    if let Some(c) = path.chars().find(|c| c.is_control()) {
+    let refused = path
+        .chars()
+        .find_map(|c| refused_char(c).map(|(n, k)| (c, n, k)));
+    if let Some((c, name, kind)) = refused {
         return Err(format!(
-            "\"{}\" contains the control character U+{:04X}; znode paths may not contain NUL or control characters",
-            path.escape_debug(),
+            "it contains {name} U+{:04X}; ZooKeeper refuses {kind} in znode paths",
             u32::from(c)
         ));
     }
     for segment in path[1..].split('/') {
         match segment {
-            "" => return Err(format!("\"{path}\" contains an empty segment ('//')")),
+            "" => return Err("it contains an empty segment ('//')".into()),
             "." | ".." => {
                 return Err(format!(
-                    "\"{path}\" contains a '{segment}' segment; ZooKeeper paths have no relative segments"
+                    "it contains a '{segment}' segment; ZooKeeper paths have no relative segments"
                 ))
             }
             _ => {}
         }
     }
     Ok(())
+}
+
+/// How to name `c` and the class it belongs to, if ZooKeeper refuses it in a path. The server
+/// checks UTF-16 code units against U+0000–U+001F, U+007F–U+009F, U+D800–U+F8FF and
+/// U+FFF0–U+FFFF; the surrogate range means every character outside the Basic Multilingual
+/// Plane (a surrogate pair in Java) is refused, not just the private-use area after it.
+fn refused_char(c: char) -> Option<(&'static str, &'static str)> {
+    match u32::from(c) {
+        0x00..=0x1F | 0x7F..=0x9F => Some(("the control character", "control characters")),
+        0xE000..=0xF8FF => Some((
+            "the private-use character",
+            "private-use characters (U+E000 to U+F8FF)",
+        )),
+        0xFFF0..=0xFFFF => Some(("the character", "the Specials block (U+FFF0 to U+FFFF)")),
+        0x10000.. => Some((
+            "the character",
+            "characters outside the Basic Multilingual Plane, such as emoji",
+        )),
+        _ => None,
+    }
 }
 
 /// The parent of a valid path: `/a/b` → `/a`, `/a` → `/`, and `/` → `/` (the root has none).
@@ -74,6 +93,9 @@ mod tests {
             ("dots inside a name", "/a.b/..c/d.."),
             ("unicode", "/größe"),
             ("spaces", "/with space"),
+            ("last before the surrogates", "/\u{d7ff}"),
+            ("first after private use", "/\u{f900}"),
+            ("last before the specials", "/\u{ffef}"),
         ];
         for (name, path) in cases {
             assert_eq!(validate_path(path), Ok(()), "case {name}");
@@ -93,12 +115,31 @@ mod tests {
             ("nul", "/a\0b", "U+0000"),
             ("newline", "/a\nb", "U+000A"),
             ("del", "/a\u{7f}", "U+007F"),
+            ("c1 control", "/a\u{9f}", "U+009F"),
+            (
+                "private use",
+                "/a\u{e000}",
+                "U+E000; ZooKeeper refuses private-use",
+            ),
+            ("end of private use", "/a\u{f8ff}", "U+F8FF"),
+            ("specials", "/a\u{fff0}", "U+FFF0; ZooKeeper refuses"),
+            ("noncharacter", "/a\u{ffff}", "U+FFFF"),
+            (
+                "emoji",
+                "/a/\u{1f600}",
+                "U+1F600; ZooKeeper refuses characters outside the Basic",
+            ),
+            ("last code point", "/\u{10ffff}", "U+10FFFF"),
         ];
         for (name, path, want) in cases {
             let err = validate_path(path).expect_err(name);
             assert!(
                 err.contains(want),
                 "case {name}: {err:?} should contain {want:?}"
+            );
+            assert!(
+                path.is_empty() || !err.contains(path),
+                "case {name}: {err:?} repeats the path; the caller names it"
             );
         }
     }

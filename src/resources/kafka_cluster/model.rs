@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::framework::timeouts::timeouts_block;
 use crate::framework::{Attribute, Block, NestedBlock, PlanModifier, Schema};
+use crate::resources::k8s_common::blocks::{resources_block, tolerations_block};
 use crate::resources::k8s_common::scheduling::{AntiAffinity, Toleration};
 use crate::resources::k8s_common::validate as k8s;
 use crate::resources::k8s_common::values::{opt_string, string, string_map, ModelError};
@@ -500,33 +501,8 @@ pub fn schema() -> Schema {
                     .validate(k8s::storage_class),
             ),
     ))
-    .block(NestedBlock::single(
-        "resources",
-        Block::new("Container resources of every node.")
-            .attr(
-                Attribute::optional("requests", string_map_type())
-                    .validate(k8s::resource_quantities),
-            )
-            .attr(
-                Attribute::optional("limits", string_map_type())
-                    .validate(k8s::resource_quantities),
-            ),
-    ))
-    .block(NestedBlock::list(
-        "tolerations",
-        Block::new("Kubernetes tolerations for the pods.")
-            .attr(Attribute::optional("key", Type::String))
-            .attr(
-                Attribute::optional("operator", Type::String)
-                    .validate(k8s::toleration_operator),
-            )
-            .attr(Attribute::optional("value", Type::String))
-            .attr(
-                Attribute::optional("effect", Type::String)
-                    .validate(k8s::toleration_effect),
-            )
-            .attr(Attribute::optional("toleration_seconds", Type::Number)),
-    ))
+    .block(resources_block("Container resources of every node."))
+    .block(tolerations_block())
     .block(timeouts_block(&["create", "update", "delete"]));
     Schema { version: 0, block }
 }

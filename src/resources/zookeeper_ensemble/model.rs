@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::framework::timeouts::timeouts_block;
 use crate::framework::{Attribute, Block, NestedBlock, PlanModifier, Schema};
+use crate::resources::k8s_common::blocks::{resources_block, tolerations_block};
 use crate::tfvalue::{Type, Value};
 
 use super::validate;
@@ -341,37 +342,8 @@ pub fn schema() -> Schema {
                     .validate(validate::storage_class),
             ),
     ))
-    .block(NestedBlock::single(
-        "resources",
-        Block::new("Container resources.")
-            .attr(
-                Attribute::optional("requests", string_map_type())
-                    .describe("e.g. { cpu = \"500m\", memory = \"1Gi\" }")
-                    .validate(validate::resource_quantities),
-            )
-            .attr(
-                Attribute::optional("limits", string_map_type())
-                    .describe("e.g. { memory = \"2Gi\" }")
-                    .validate(validate::resource_quantities),
-            ),
-    ))
-    .block(NestedBlock::list(
-        "tolerations",
-        Block::new("Kubernetes tolerations for the pods.")
-            .attr(Attribute::optional("key", Type::String))
-            .attr(
-                Attribute::optional("operator", Type::String)
-                    .describe("\"Equal\" (default) or \"Exists\".")
-                    .validate(validate::toleration_operator),
-            )
-            .attr(Attribute::optional("value", Type::String))
-            .attr(
-                Attribute::optional("effect", Type::String)
-                    .describe("NoSchedule, PreferNoSchedule or NoExecute; empty matches all.")
-                    .validate(validate::toleration_effect),
-            )
-            .attr(Attribute::optional("toleration_seconds", Type::Number)),
-    ))
+    .block(resources_block("Container resources."))
+    .block(tolerations_block())
     .block(timeouts_block(&["create", "update", "delete"]));
     Schema { version: 0, block }
 }

@@ -31,28 +31,29 @@ use super::{AttributePath, Type, Value};
 /// value the problem is.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
-    #[error("invalid JSON at {path} (byte {offset}): {detail}")]
+    #[error("{}invalid JSON (byte {offset}): {detail}", path.prefix())]
     Syntax {
         path: AttributePath,
         offset: usize,
         detail: &'static str,
     },
-    #[error("at {path}: expected {}, found JSON {found}", type_name(expected))]
+    #[error("{}expected {}, found JSON {found}", path.prefix(), type_name(expected))]
     Mismatch {
         path: AttributePath,
         expected: Type,
         found: &'static str,
     },
-    #[error("at {path}: {detail}")]
+    #[error("{}{detail}", path.prefix())]
     Invalid { path: AttributePath, detail: String },
-    #[error("at {path}: the type of a dynamic value is not a valid cty type")]
+    #[error("{}the type of a dynamic value is not a valid cty type", path.prefix())]
     DynamicType {
         path: AttributePath,
         #[source]
         source: super::TypeError,
     },
     #[error(
-        "at {path}: value is nested more than {} levels deep",
+        "{}value is nested more than {} levels deep",
+        path.prefix(),
         super::MAX_DEPTH
     )]
     TooDeep { path: AttributePath },
@@ -74,18 +75,19 @@ impl DecodeError {
 /// Why a value could not be encoded as JSON of the given type.
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
-    #[error("at {path}: an unknown value has no JSON form")]
+    #[error("{}an unknown value has no JSON form", path.prefix())]
     Unknown { path: AttributePath },
-    #[error("at {path}: expected {}, found a {found} value", type_name(expected))]
+    #[error("{}expected {}, found a {found} value", path.prefix(), type_name(expected))]
     Mismatch {
         path: AttributePath,
         expected: Type,
         found: &'static str,
     },
-    #[error("at {path}: {detail}")]
+    #[error("{}{detail}", path.prefix())]
     Invalid { path: AttributePath, detail: String },
     #[error(
-        "at {path}: value is nested more than {} levels deep",
+        "{}value is nested more than {} levels deep",
+        path.prefix(),
         super::MAX_DEPTH
     )]
     TooDeep { path: AttributePath },

@@ -344,6 +344,16 @@ fn bad_input_is_an_error() {
     }
 }
 
+/// A problem at the root names no place: the message starts with what is wrong.
+#[test]
+fn root_errors_have_no_empty_place() {
+    let ty = Type::object([("path", Type::String)]);
+    let err = decode(br#"{"path":"/a","timeouts":null}"#, &ty).expect_err("extra attribute");
+    assert_eq!(err.to_string(), "unsupported attribute \"timeouts\"");
+    let err = decode(b"{", &ty).expect_err("truncated");
+    assert!(err.to_string().starts_with("invalid JSON (byte"), "{err}");
+}
+
 #[test]
 fn errors_say_where() {
     let ty = Type::object([("m", Type::map(Type::Number))]);

@@ -36,28 +36,29 @@ use super::{AttributePath, Type, Value};
 /// value the problem is.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
-    #[error("msgpack input is truncated or malformed at {path} (byte {offset}): {detail}")]
+    #[error("{}msgpack input is truncated or malformed (byte {offset}): {detail}", path.prefix())]
     Malformed {
         path: AttributePath,
         offset: usize,
         detail: &'static str,
     },
-    #[error("at {path}: expected {}, found msgpack {found}", type_name(expected))]
+    #[error("{}expected {}, found msgpack {found}", path.prefix(), type_name(expected))]
     Mismatch {
         path: AttributePath,
         expected: Type,
         found: &'static str,
     },
-    #[error("at {path}: {detail}")]
+    #[error("{}{detail}", path.prefix())]
     Invalid { path: AttributePath, detail: String },
-    #[error("at {path}: the type of a dynamic value is not a valid cty type")]
+    #[error("{}the type of a dynamic value is not a valid cty type", path.prefix())]
     DynamicType {
         path: AttributePath,
         #[source]
         source: super::TypeError,
     },
     #[error(
-        "at {path}: value is nested more than {} levels deep",
+        "{}value is nested more than {} levels deep",
+        path.prefix(),
         super::MAX_DEPTH
     )]
     TooDeep { path: AttributePath },
@@ -68,16 +69,17 @@ pub enum DecodeError {
 /// Why a value could not be encoded as the given type.
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
-    #[error("at {path}: expected {}, found a {found} value", type_name(expected))]
+    #[error("{}expected {}, found a {found} value", path.prefix(), type_name(expected))]
     Mismatch {
         path: AttributePath,
         expected: Type,
         found: &'static str,
     },
-    #[error("at {path}: {detail}")]
+    #[error("{}{detail}", path.prefix())]
     Invalid { path: AttributePath, detail: String },
     #[error(
-        "at {path}: value is nested more than {} levels deep",
+        "{}value is nested more than {} levels deep",
+        path.prefix(),
         super::MAX_DEPTH
     )]
     TooDeep { path: AttributePath },

@@ -466,6 +466,15 @@ fn bad_input_is_an_error() {
     }
 }
 
+/// A problem at the root names no place: the message starts with what is wrong.
+#[test]
+fn root_errors_have_no_empty_place() {
+    let ty = Type::object([("path", Type::String)]);
+    let value = Value::object([("path", Value::from("/a")), ("timeouts", Value::Null)]);
+    let err = encode(&value, &ty).expect_err("extra attribute");
+    assert_eq!(err.to_string(), "unsupported attribute \"timeouts\"");
+}
+
 #[test]
 fn errors_say_where() {
     let ty = Type::object([("items", Type::list(Type::Number))]);
