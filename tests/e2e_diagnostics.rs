@@ -72,6 +72,11 @@ fn bad_input_is_refused_at_plan_time_with_the_attribute() {
             r#"path = "/a//b""#,
         ),
         (
+            "path = \"/k\u{1F511}\"",
+            "Invalid znode path",
+            "path = \"/k\u{1F511}\"",
+        ),
+        (
             r#"path = "/zookeeper/mine""#,
             "Reserved path",
             r#"path = "/zookeeper/mine""#,

@@ -49,8 +49,7 @@ pub struct ZnodeResource;
 pub fn validate_znode_path(path: &AttributePath, v: &Value, diags: &mut Diagnostics) {
     let Some(p) = v.as_str() else { return };
     if let Err(e) = validate_path(p) {
-        // The reason quotes the path itself.
-        diags.error_at(path.clone(), "Invalid znode path", format!("{e}."));
+        diags.error_at(path.clone(), "Invalid znode path", format!("{p:?}: {e}."));
     } else if p == "/" {
         diags.error_at(
             path.clone(),
