@@ -128,6 +128,7 @@ terraform {
   }
 }
 variable "connect" { type = string }
+variable "connect_timeout" { default = "10s" }
 resource "zkkafka_znode" "config" {
   path = "/config"
   data = "v1"
@@ -145,7 +146,10 @@ resource "zkkafka_znode_acl" "events" {
     id          = "127.0.0.1"
     permissions = "r"
   }
-  zookeeper { connect_string = var.connect }
+  zookeeper {
+    connect_string  = var.connect
+    connect_timeout = var.connect_timeout
+  }
 }
 "#,
     );
@@ -169,4 +173,17 @@ resource "zkkafka_znode_acl" "events" {
     );
     let plan = wd.run(&["plan", "-detailed-exitcode", "-var", &on(&new)]);
     assert_eq!(plan.code, 0, "one apply was enough:\n{plan}");
+    assert_eq!(
+        old.get("/config").as_deref(),
+        Some("v1"),
+        "the znode on the old ensemble is left as it was"
+    );
+
+    // Another timeout for the same servers is no move: the ACL stays taken over.
+    let plan = wd.run(&["plan", "-var", &on(&new), "-var", "connect_timeout=5s"]);
+    plan.assert_success();
+    assert!(
+        plan.contains("update in-place") && !plan.contains("must be replaced"),
+        "{plan}"
+    );
 }

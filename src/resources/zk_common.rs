@@ -107,6 +107,29 @@ pub fn connection_block_body(description: &str) -> Block {
         .block(auth_block())
 }
 
+/// The connect string a resource's calls go to, `None` while it is not known.
+pub fn connect_string_of(ctx: &Context, value: &Value) -> Option<String> {
+    let own = value.attr(CONNECTION_BLOCK);
+    if !own.is_null() {
+        return own.attr("connect_string").as_str().map(str::to_owned);
+    }
+    match &ctx.provider_data::<ProviderData>()?.zookeeper {
+        Configured::Known(conn) => Some(conn.connect_string.clone()),
+        _ => None,
+    }
+}
+
+/// Early version-0 states (before the first release) also held a `timeouts` block and, under
+/// the name `connection`, the block now called `zookeeper`. The CLIs never pass a block named
+/// `connection` to a provider, so it was always null: both go.
+pub fn forget_early_blocks(attributes: &mut serde_json::Map<String, serde_json::Value>) {
+    attributes.remove("timeouts");
+    attributes.remove("connection");
+    attributes
+        .entry(CONNECTION_BLOCK)
+        .or_insert(serde_json::Value::Null);
+}
+
 /// A timeout of zero would fail every call before it starts.
 fn validate_not_zero(path: &AttributePath, v: &Value, diags: &mut Diagnostics) {
     if v.as_str().and_then(|s| parse_duration(s).ok()) == Some(Duration::ZERO) {
@@ -398,9 +421,8 @@ fn known_acl(entry: &Value) -> Option<Acl> {
 }
 
 /// Plan-time checks that need the connection a resource will use: that there is one, that an
-/// `auth` ACL entry has identities to expand to, and a warning when the ACL being set leaves
-/// this connection unable to read or administer the znode afterwards. `acl` is the ACL the
-/// apply sets (empty when the resource does not manage it).
+/// `auth` ACL entry has identities to expand to, and a warning when the configured `acl` (none:
+/// not managed) leaves this connection unable to read or administer the znode afterwards.
 pub fn check_connection_at_plan(ctx: &Context, config: &Value, diags: &mut Diagnostics) {
     let own = config.attr(CONNECTION_BLOCK);
     let Some(data) = ctx.provider_data::<ProviderData>() else {
@@ -602,10 +624,21 @@ pub fn acls_to_value(acls: &[Acl], prior: &Value, session_ids: &[String]) -> Val
         let perms = p.and_then(perms_of);
         let scheme = p.and_then(|p| p.attr("scheme").as_str());
         if let (Some(p), Some(perms), Some("auth")) = (p, perms, scheme) {
+            // One entry per identity: ZooKeeper expands `auth` after removing duplicates, so
+            // a digest entry of the session's own id written beside it stays its own entry.
+            let mut ids_seen: Vec<&str> = Vec::new();
             let run = rest
                 .iter()
                 .take_while(|a| {
-                    a.scheme == "digest" && a.perms == perms && session_ids.contains(&a.id)
+                    let fresh = !ids_seen.contains(&a.id.as_str());
+                    let take = fresh
+                        && a.scheme == "digest"
+                        && a.perms == perms
+                        && session_ids.contains(&a.id);
+                    if take {
+                        ids_seen.push(&a.id);
+                    }
+                    take
                 })
                 .count();
             let covers_session = run > 0

@@ -15,9 +15,9 @@ use crate::tfvalue::{AttributePath, Diagnostics, Type, Value};
 
 use super::zk_common::{
     acl_block, acls_from_value, acls_to_value, check_connection_at_plan, connection_block,
-    open_acl, refresh_session, session, session_digest_ids, set_stat, stat_attributes,
-    state_version, validate_acl_entries, zk_diagnostic, CONNECTION_BLOCK, DROPPED_STAT_ATTRIBUTES,
-    STAT_ATTRIBUTES,
+    forget_early_blocks, open_acl, refresh_session, session, session_digest_ids, set_stat,
+    stat_attributes, state_version, validate_acl_entries, zk_diagnostic, CONNECTION_BLOCK,
+    DROPPED_STAT_ATTRIBUTES, STAT_ATTRIBUTES,
 };
 
 /// ZooKeeper's default `jute.maxbuffer` (0xfffff bytes) bounds a whole request: the server
@@ -134,13 +134,12 @@ impl Resource for ZnodeResource {
             for name in DROPPED_STAT_ATTRIBUTES {
                 attributes.remove(name);
             }
-            attributes.remove("timeouts");
-            if let Some(connection) = attributes.remove("connection") {
-                attributes.entry("zookeeper").or_insert(connection);
-            }
+            forget_early_blocks(attributes);
         }
         attributes.remove("id");
-        if attributes.get("data").is_some_and(|d| !d.is_null()) {
+        // Versions 0 to 2 computed data_base64: from data, and "" with neither set.
+        let data_set = attributes.get("data").is_some_and(|d| !d.is_null());
+        if data_set || attributes.get("data_base64").and_then(|b| b.as_str()) == Some("") {
             attributes.insert("data_base64".into(), serde_json::Value::Null);
         }
         Some(state)
@@ -241,11 +240,11 @@ impl Resource for ZnodeResource {
             let data_changes = data_bytes(&change.planned) != data_bytes(&change.prior)
                 || change.planned.attr("data").is_unknown()
                 || change.planned.attr("data_base64").is_unknown();
+            // An unknown ACL (a dynamic block over values not known yet) may change.
+            let planned_acl = change.planned_attr("acl");
             let acl_changes = change.changed("acl")
-                && change
-                    .planned_attr("acl")
-                    .as_elements()
-                    .is_some_and(|a| !a.is_empty());
+                && (planned_acl.is_unknown()
+                    || planned_acl.as_elements().is_some_and(|a| !a.is_empty()));
             let mut keep = Vec::new();
             if !data_changes {
                 keep.push("version");
@@ -531,8 +530,9 @@ impl Resource for ZnodeResource {
         if let Some(reason) = invalid.iter().next() {
             diags.error(
                 "Invalid import ID",
+                // The reason names the path already.
                 format!(
-                    "The import ID is the znode path, e.g. /app/config; got {id:?}. {}",
+                    "The import ID is the znode path, e.g. /app/config. {}",
                     reason.detail
                 ),
             );
@@ -733,12 +733,16 @@ mod tests {
         let binary =
             upgrade(serde_json::json!({"path": "/a", "data": null, "data_base64": "AAE="}));
         assert_eq!(binary["data_base64"], "AAE=");
+        // With neither set, version 2 computed "": no data, so nothing to keep.
+        let empty = upgrade(serde_json::json!({"path": "/a", "data": null, "data_base64": ""}));
+        assert_eq!(empty["data_base64"], serde_json::Value::Null);
 
-        // Early version-0 states: a timeouts block, and the connection under its old name.
+        // Early version-0 states: a timeouts block, and the zookeeper block under its old
+        // name `connection`, which the CLIs never filled in.
         let mut diags = Diagnostics::new();
         let early = serde_json::json!({
             "path": "/a", "id": "/a", "data": null, "data_base64": "",
-            "timeouts": null, "connection": [{"connect_string": "zk:2181"}],
+            "timeouts": null, "connection": null,
         });
         let out = ZnodeResource
             .upgrade_state(0, early, &mut diags)
@@ -747,6 +751,7 @@ mod tests {
             out.get("timeouts").is_none() && out.get("connection").is_none(),
             "{out}"
         );
-        assert_eq!(out["zookeeper"][0]["connect_string"], "zk:2181");
+        assert_eq!(out["zookeeper"], serde_json::Value::Null);
+        assert_eq!(out["data_base64"], serde_json::Value::Null);
     }
 }

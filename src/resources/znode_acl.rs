@@ -13,9 +13,9 @@ use crate::framework::{Attribute, Block, Context, PlanModifier, PlannedChange, R
 use crate::tfvalue::{AttributePath, Diagnostics, Type, Value};
 
 use super::zk_common::{
-    acl_block, acls_from_value, acls_to_value, check_connection_at_plan, connection_block,
-    refresh_session, session, session_digest_ids, state_version, validate_acl_entries,
-    zk_diagnostic, CONNECTION_BLOCK,
+    acl_block, acls_from_value, acls_to_value, check_connection_at_plan, connect_string_of,
+    connection_block, forget_early_blocks, refresh_session, session, session_digest_ids,
+    state_version, validate_acl_entries, zk_diagnostic, CONNECTION_BLOCK,
 };
 
 pub struct ZnodeAclResource;
@@ -85,6 +85,7 @@ impl Resource for ZnodeAclResource {
             unsupported_state_version(self.type_name(), version, diags);
             return None;
         };
+        forget_early_blocks(attributes);
         attributes.remove("id");
         Some(state)
     }
@@ -103,9 +104,13 @@ impl Resource for ZnodeAclResource {
             check_connection_at_plan(ctx, &change.config, diags);
         }
         if !change.is_create() && change.changed(CONNECTION_BLOCK) {
-            // original_acl was read through the old connection, which may reach another
-            // ensemble: give it back there, then take over the znode through the new one.
-            change.require_replace(CONNECTION_BLOCK);
+            // original_acl was read through the old connection. Another connect string may
+            // reach another ensemble: give the ACL back there, then take over the znode through
+            // the new one. New credentials or timeouts for the same servers change nothing.
+            let before = connect_string_of(ctx, &change.prior);
+            if before.is_none() || before != connect_string_of(ctx, &change.planned) {
+                change.require_replace(CONNECTION_BLOCK);
+            }
         }
         if !change.is_create() && !change.changed("acl") && !change.changed("path") {
             let v = change.prior.attr("acl_version").clone();

@@ -1,4 +1,4 @@
-//! [`ZkPool`]: shares one ZooKeeper session per (connect string, auth list), so the hundreds
+//! [`ZkPool`]: shares one ZooKeeper session per connection (connect string, auth list, timeouts), so the hundreds
 //! of znode resources in one plan connect once, and reconnects when a session has died. A
 //! failed attempt is remembered for as long as it took, so when ZooKeeper is down the hundreds
 //! of resources fail together after one connect timeout, not one timeout after another.
