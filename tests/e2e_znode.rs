@@ -667,3 +667,55 @@ resource "zkkafka_znode" "second" {{
     wd.assert_plan_empty();
     wd.destroy();
 }
+
+/// New credentials in a zkkafka_znode_acl's own zookeeper {} block change what its `auth`
+/// entry grants: one apply sets the ACL for the new identity, and the next plan is empty.
+#[test]
+fn new_credentials_move_an_auth_entry_in_one_apply() {
+    let zk = zookeeper();
+    zk.cli_super("create /owned").assert_success();
+    let wd = workdir(
+        Cli::Tofu,
+        &zk,
+        r#"
+terraform {
+  required_providers {
+    zkkafka = { source = "zkkafka/zkkafka" }
+  }
+}
+variable "zookeeper_connect" { type = string }
+variable "user" { default = "alice" }
+resource "zkkafka_znode_acl" "owned" {
+  path = "/owned"
+  zookeeper {
+    connect_string = var.zookeeper_connect
+    auth {
+      scheme      = "digest"
+      credentials = "${var.user}:pw"
+    }
+  }
+  acl {
+    scheme      = "auth"
+    permissions = "cdrwa"
+  }
+  acl {
+    scheme      = "world"
+    id          = "anyone"
+    permissions = "ra" # so the new identity may set the ACL
+  }
+}
+"#,
+    );
+    wd.apply();
+    let digest = |user: &str| common::digest_id(user, "pw");
+    assert!(zk
+        .get_acl("/owned")
+        .iter()
+        .any(|(_, id, _)| *id == digest("alice")));
+    wd.run(&["apply", "-auto-approve", "-var", "user=bob"])
+        .assert_success();
+    let acl = zk.get_acl("/owned");
+    assert!(acl.iter().any(|(_, id, _)| *id == digest("bob")), "{acl:?}");
+    let plan = wd.run(&["plan", "-detailed-exitcode", "-var", "user=bob"]);
+    assert_eq!(plan.code, 0, "one apply was enough:\n{plan}");
+}

@@ -112,7 +112,11 @@ impl Resource for ZnodeAclResource {
                 change.require_replace(CONNECTION_BLOCK);
             }
         }
-        if !change.is_create() && !change.changed("acl") && !change.changed("path") {
+        if !change.is_create()
+            && !change.changed("acl")
+            && !change.changed("path")
+            && !auth_identities_change(&change.prior, &change.planned)
+        {
             let v = change.prior.attr("acl_version").clone();
             change.set_planned("acl_version", v);
         }
@@ -219,8 +223,11 @@ impl Resource for ZnodeAclResource {
         let Some(path) = planned.attr("path").as_str().map(str::to_owned) else {
             return prior.clone();
         };
-        // Same entries (permission letters in another order are the same permissions).
-        if acls_from_value(prior.attr("acl")) == acls_from_value(planned.attr("acl")) {
+        // Same entries (permission letters in another order are the same permissions), unless
+        // an `auth` entry now expands to other identities.
+        if acls_from_value(prior.attr("acl")) == acls_from_value(planned.attr("acl"))
+            && !auth_identities_change(prior, planned)
+        {
             return with(planned, "acl_version", prior.attr("acl_version").clone());
         }
         let store = match session(ctx, planned).await {
@@ -308,4 +315,19 @@ impl Resource for ZnodeAclResource {
             }
         }
     }
+}
+
+/// Whether an `auth` entry grants other identities than before: it expands to the identities
+/// the connection authenticates as, which the resource's own zookeeper {} block may change.
+fn auth_identities_change(prior: &Value, planned: &Value) -> bool {
+    let uses_auth = planned
+        .attr("acl")
+        .as_elements()
+        .unwrap_or(&[])
+        .iter()
+        .any(|e| e.attr("scheme").as_str() == Some("auth"));
+    uses_auth
+        && !prior
+            .attr(CONNECTION_BLOCK)
+            .semantic_eq(planned.attr(CONNECTION_BLOCK))
 }
