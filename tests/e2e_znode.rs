@@ -30,6 +30,21 @@ fn workdir(cli: Cli, zk: &ZkServer, main_tf: &str) -> Workdir {
     wd
 }
 
+/// What every configuration written in this file starts with.
+const HEADER: &str = r#"
+terraform {
+  required_providers {
+    zkkafka = { source = "zkkafka/zkkafka" }
+  }
+}
+variable "zookeeper_connect" { type = string }
+"#;
+
+/// [`workdir`] for a configuration given without [`HEADER`].
+fn workdir_with_header(cli: Cli, zk: &ZkServer, body: &str) -> Workdir {
+    workdir(cli, zk, &format!("{HEADER}{body}"))
+}
+
 /// Runs `f` with tofu, and with terraform when one is on PATH.
 fn each_cli(f: impl Fn(Cli)) {
     f(Cli::Tofu);
@@ -416,17 +431,11 @@ fn sensitive_data_appears_nowhere_in_plan_or_apply() {
     const SECRET_B64: &str = "aHVudGVyMi1kYi1wYXNzd29yZA==";
     each_cli(|cli| {
         let zk = zookeeper();
-        let wd = workdir(
+        let wd = workdir_with_header(
             cli,
             &zk,
             &format!(
                 r#"
-terraform {{
-  required_providers {{
-    zkkafka = {{ source = "zkkafka/zkkafka" }}
-  }}
-}}
-variable "zookeeper_connect" {{ type = string }}
 variable "secret" {{
   type      = string
   sensitive = true
@@ -465,16 +474,10 @@ output "b64" {{ value = zkkafka_znode.s.data_base64 }}
 #[test]
 fn writes_by_others_between_plan_and_apply_are_no_inconsistent_result() {
     let zk = zookeeper();
-    let wd = workdir(
+    let wd = workdir_with_header(
         Cli::Tofu,
         &zk,
         r#"
-terraform {
-  required_providers {
-    zkkafka = { source = "zkkafka/zkkafka" }
-  }
-}
-variable "zookeeper_connect" { type = string }
 variable "d" { default = "d1" }
 variable "perm" { default = "cdrwa" }
 provider "zkkafka" {
@@ -530,16 +533,10 @@ resource "zkkafka_znode" "x" {
 #[test]
 fn an_auth_acl_on_a_session_with_two_identities_settles() {
     let zk = zookeeper();
-    let wd = workdir(
+    let wd = workdir_with_header(
         Cli::Tofu,
         &zk,
         r#"
-terraform {
-  required_providers {
-    zkkafka = { source = "zkkafka/zkkafka" }
-  }
-}
-variable "zookeeper_connect" { type = string }
 provider "zkkafka" {
   zookeeper {
     connect_string = var.zookeeper_connect
@@ -580,17 +577,11 @@ fn ctrl_c_ends_a_stuck_create_and_the_next_apply_converges() {
         .trim()
         .to_owned();
     let marker = zk.dir().join("paused");
-    let wd = workdir(
+    let wd = workdir_with_header(
         Cli::Tofu,
         &zk,
         &format!(
             r#"
-terraform {{
-  required_providers {{
-    zkkafka = {{ source = "zkkafka/zkkafka" }}
-  }}
-}}
-variable "zookeeper_connect" {{ type = string }}
 provider "zkkafka" {{
   zookeeper {{ connect_string = var.zookeeper_connect }}
 }}
@@ -674,16 +665,10 @@ resource "zkkafka_znode" "second" {{
 fn new_credentials_move_an_auth_entry_in_one_apply() {
     let zk = zookeeper();
     zk.cli_super("create /owned").assert_success();
-    let wd = workdir(
+    let wd = workdir_with_header(
         Cli::Tofu,
         &zk,
         r#"
-terraform {
-  required_providers {
-    zkkafka = { source = "zkkafka/zkkafka" }
-  }
-}
-variable "zookeeper_connect" { type = string }
 variable "user" { default = "alice" }
 resource "zkkafka_znode_acl" "owned" {
   path = "/owned"

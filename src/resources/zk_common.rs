@@ -12,7 +12,7 @@ use base64::Engine as _;
 
 use crate::adapters::zookeeper::{Acl, Perms, Stat, ZkAuth, ZkConnection, ZkError, ZnodeStore};
 use crate::framework::timeouts::{parse_duration, validate_duration};
-use crate::framework::{Attribute, Block, Context, NestedBlock, StopSignal};
+use crate::framework::{Attribute, Block, Context, NestedBlock, PlannedChange};
 use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics, Type, Value};
 
 use super::provider_config::Configured;
@@ -210,15 +210,20 @@ pub async fn session(ctx: &Context, value: &Value) -> Result<Arc<dyn ZnodeStore>
     } else {
         data.zookeeper_default()?
     };
-    let store = tokio::select! {
-        store = data.zk_pool.get(&conn) => store,
-        () = ctx.stop.stopped() => Err(ZkError::Interrupted),
-    }
-    .map_err(|e| zk_diagnostic("connect to ZooKeeper", e))?;
-    Ok(Arc::new(Interruptible {
-        store,
-        stop: ctx.stop.clone(),
-    }))
+    let ctx = ctx.clone();
+    let store = interruptible(&ctx, data.zk_pool.get(&conn))
+        .await
+        .map_err(|e| zk_diagnostic("connect to ZooKeeper", e))?;
+    Ok(Arc::new(Interruptible { store, ctx }))
+}
+
+/// `call` through [`Context::wait`]. The znode resources have no `timeouts` block, so what
+/// ends the wait early is StopProvider.
+async fn interruptible<T>(
+    ctx: &Context,
+    call: impl Future<Output = Result<T, ZkError>>,
+) -> Result<T, ZkError> {
+    ctx.wait(call).await.unwrap_or(Err(ZkError::Interrupted))
 }
 
 /// A store whose calls end with [`ZkError::Interrupted`] as soon as Terraform sends
@@ -226,15 +231,12 @@ pub async fn session(ctx: &Context, value: &Value) -> Result<Arc<dyn ZnodeStore>
 /// does not answer. Dropping a call abandons only its answer: the session stays usable.
 struct Interruptible {
     store: Arc<dyn ZnodeStore>,
-    stop: StopSignal,
+    ctx: Context,
 }
 
 impl Interruptible {
     async fn run<T>(&self, call: impl Future<Output = Result<T, ZkError>>) -> Result<T, ZkError> {
-        tokio::select! {
-            out = call => out,
-            () = self.stop.stopped() => Err(ZkError::Interrupted),
-        }
+        interruptible(&self.ctx, call).await
     }
 }
 
@@ -423,27 +425,23 @@ fn known_acl(entry: &Value) -> Option<Acl> {
 /// Plan-time checks that need the connection a resource will use: that there is one, that an
 /// `auth` ACL entry has identities to expand to, and a warning when the configured `acl` (none:
 /// not managed) leaves this connection unable to read or administer the znode afterwards.
-pub fn check_connection_at_plan(ctx: &Context, config: &Value, diags: &mut Diagnostics) {
-    let own = config.attr(CONNECTION_BLOCK);
-    let Some(data) = ctx.provider_data::<ProviderData>() else {
+pub fn check_connection_at_plan(ctx: &Context, change: &PlannedChange, diags: &mut Diagnostics) {
+    // Only what this plan sets: an unchanged ACL on an unchanged connection was checked when
+    // it was planned.
+    if !(change.is_create() || change.changed("acl") || change.changed(CONNECTION_BLOCK)) {
         return;
-    };
-    let auth = if !own.is_null() {
-        match parse_connection(own) {
-            Some(conn) => conn.auth,
-            None => return,
-        }
-    } else {
-        match &data.zookeeper {
-            Configured::Known(conn) => conn.auth.clone(),
-            Configured::Unknown => return,
-            Configured::Absent => {
-                if let Err(d) = data.zookeeper_default() {
-                    diags.push(d.at(AttributePath::attr(CONNECTION_BLOCK)));
-                }
-                return;
+    }
+    let config = &change.config;
+    let auth = match connection_for(ctx, config) {
+        Some(Configured::Known(conn)) => conn.auth,
+        Some(Configured::Absent) => {
+            let data = ctx.provider_data::<ProviderData>();
+            if let Some(Err(d)) = data.map(|d| d.zookeeper_default()) {
+                diags.push(d.at(AttributePath::attr(CONNECTION_BLOCK)));
             }
+            return;
         }
+        Some(Configured::Unknown) | None => return,
     };
     let entries = config.attr("acl").as_elements().unwrap_or(&[]);
     if entries.iter().any(Value::contains_unknown) {
@@ -681,16 +679,20 @@ pub fn open_acl() -> Vec<Acl> {
 
 /// The digest ids a connection authenticates as.
 pub fn session_digest_ids(ctx: &Context, value: &Value) -> Vec<String> {
+    match connection_for(ctx, value) {
+        Some(Configured::Known(conn)) => auth_digest_ids(&conn.auth),
+        _ => Vec::new(),
+    }
+}
+
+/// The connection a resource's calls use: its own zookeeper {} block when it has one, else
+/// the provider's. `None` before the provider is configured.
+fn connection_for(ctx: &Context, value: &Value) -> Option<Configured<ZkConnection>> {
     let own = value.attr(CONNECTION_BLOCK);
-    let auth: Vec<ZkAuth> = if !own.is_null() {
-        parse_connection(own).map(|c| c.auth).unwrap_or_default()
-    } else {
-        ctx.provider_data::<ProviderData>()
-            .and_then(|d| d.zookeeper_default().ok())
-            .map(|c| c.auth)
-            .unwrap_or_default()
-    };
-    auth_digest_ids(&auth)
+    if !own.is_null() {
+        return Some(parse_connection(own).map_or(Configured::Unknown, Configured::Known));
+    }
+    Some(ctx.provider_data::<ProviderData>()?.zookeeper.clone())
 }
 
 fn auth_digest_ids(auth: &[ZkAuth]) -> Vec<String> {

@@ -229,9 +229,7 @@ impl Resource for ZnodeResource {
                 );
             }
         }
-        if change.is_create() || change.changed("acl") || change.changed(CONNECTION_BLOCK) {
-            check_connection_at_plan(ctx, &change.config, diags);
-        }
+        check_connection_at_plan(ctx, change, diags);
         if !change.is_create() && !change.changed("path") && !change.changed(CONNECTION_BLOCK) {
             // Stat fields stay known unless this apply changes them: the data version
             // changes with the data, the ACL version with the ACL. children_count may change

@@ -100,9 +100,7 @@ impl Resource for ZnodeAclResource {
         change: &mut PlannedChange,
         diags: &mut Diagnostics,
     ) {
-        if change.is_create() || change.changed("acl") || change.changed(CONNECTION_BLOCK) {
-            check_connection_at_plan(ctx, &change.config, diags);
-        }
+        check_connection_at_plan(ctx, change, diags);
         if !change.is_create() && change.changed(CONNECTION_BLOCK) {
             // original_acl was read through the old connection. Another connect string may
             // reach another ensemble: give the ACL back there, then take over the znode through
