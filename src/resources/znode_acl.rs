@@ -152,17 +152,15 @@ impl Resource for ZnodeAclResource {
                 return None;
             }
         };
-        let original_value = acls_to_value(&original, &Value::Null, &[]);
+        let taken_over = with(
+            planned,
+            "original_acl",
+            acls_to_value(&original, &Value::Null, &[]),
+        );
+        let state = |aversion: i32| with(&taken_over, "acl_version", Value::int(aversion.into()));
         let acl = acls_from_value(planned.attr("acl"));
         match store.set_acl(&path, &acl, stat.aversion).await {
-            Ok(stat) => {
-                let state = with(planned, "original_acl", original_value);
-                Some(with(
-                    &state,
-                    "acl_version",
-                    Value::int(stat.aversion.into()),
-                ))
-            }
+            Ok(set) => Some(state(set.aversion)),
             Err(e) if e.outcome_unknown() => {
                 // The ACL may have been set. Keep the resource, and with it the ACL to restore
                 // on destroy: the CLI marks it tainted, so the next plan reads the ACL back
@@ -173,12 +171,7 @@ impl Resource for ZnodeAclResource {
                      with the ACL it found, so destroy still restores that ACL.",
                 );
                 diags.push(diag);
-                let state = with(planned, "original_acl", original_value);
-                Some(with(
-                    &state,
-                    "acl_version",
-                    Value::int(stat.aversion.into()),
-                ))
+                Some(state(stat.aversion))
             }
             Err(e) => {
                 diags.push(zk_diagnostic(&format!("set the ACL of {path}"), e));
