@@ -614,6 +614,16 @@ impl ProviderServer {
         self.inner.stop.stop();
         None
     }
+
+    /// The client is done with this process (go-plugin's Shutdown): drops what
+    /// ConfigureProvider built. Its connections end with it, so a ZooKeeper session is closed
+    /// now (the client library sends closeSession when its last handle goes) instead of being
+    /// left on the server until its session timeout expires it.
+    pub fn release(&self) {
+        if let Ok(mut slot) = self.inner.configured.write() {
+            slot.take();
+        }
+    }
 }
 
 impl Default for ProviderServer {

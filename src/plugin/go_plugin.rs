@@ -7,18 +7,22 @@ use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 
 use super::proto::go_plugin as pb;
+use crate::framework::ProviderServer;
 
 /// Shutdown: the client is done with us. Answers, then wakes the serve loop, which exits the
 /// process (see `serve::serve`); the client kills the process if it is still there two
 /// seconds later, and waits for that on every provider start, so exiting fast matters.
 pub(super) struct Controller {
     pub(super) shutdown: Arc<Notify>,
+    /// Released before the process ends, so its ZooKeeper sessions are closed, not orphaned.
+    pub(super) provider: ProviderServer,
 }
 
 #[tonic::async_trait]
 impl pb::grpc_controller_server::GrpcController for Controller {
     async fn shutdown(&self, _request: Request<pb::Empty>) -> Result<Response<pb::Empty>, Status> {
         tracing::debug!(rpc = "Shutdown", "shutdown requested");
+        self.provider.release();
         // notify_one stores a permit, so the wake-up is not lost if the serve loop is not
         // waiting yet.
         self.shutdown.notify_one();

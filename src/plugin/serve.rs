@@ -199,9 +199,9 @@ async fn router(provider: ProviderServer, shutdown: Arc<Notify>) -> Router {
         .await;
     Server::builder()
         .add_service(health_service)
-        .add_service(provider::service(provider))
+        .add_service(provider::service(provider.clone()))
         .add_service(go_pb::grpc_controller_server::GrpcControllerServer::new(
-            Controller { shutdown },
+            Controller { shutdown, provider },
         ))
         .add_service(go_pb::grpc_stdio_server::GrpcStdioServer::new(Stdio))
 }

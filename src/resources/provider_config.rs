@@ -6,7 +6,7 @@
 //! remembers the block as "not known yet"; refreshes that would need it keep the prior state
 //! (see `zk_common::refresh_session`), and the apply is configured with the real values.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use crate::adapters::kubernetes::KubeConnector;
@@ -153,6 +153,10 @@ pub struct ProviderData {
     /// `namespace/Kind/name`: plan warnings name the fields that drifted without asking the
     /// API server again.
     pub observed: Mutex<HashMap<String, serde_json::Value>>,
+    /// The znodes a `zkkafka_znode_acl` create took over in this process, by (connect string,
+    /// path). A destroy of another instance for the same znode after that (its replacement was
+    /// created first: `create_before_destroy`) leaves the replacement's ACL in place.
+    pub acls_taken_over: Mutex<HashSet<(String, String)>>,
 }
 
 impl ProviderData {
@@ -206,5 +210,6 @@ pub fn configure(config: &Value, diags: &mut Diagnostics) -> Option<ProviderData
         kubernetes,
         zk_pool: ZkPool::new(),
         observed: Mutex::new(HashMap::new()),
+        acls_taken_over: Mutex::default(),
     })
 }

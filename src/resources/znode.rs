@@ -42,6 +42,11 @@ fn create_request_bytes(path: &str, data: usize, acl: &[Value]) -> usize {
     8 + (4 + path.len()) + (4 + data) + (4 + acl_bytes) + 4
 }
 
+/// A session id as ZooKeeper's own tools print it (`0x1000a2b3c4d0005`).
+fn session_hex(id: i64) -> String {
+    format!("{:#x}", id)
+}
+
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 pub struct ZnodeResource;
@@ -359,17 +364,37 @@ impl Resource for ZnodeResource {
                 return None;
             }
         };
+        if stat.ephemeral_owner != 0 {
+            diags.warning_at(
+                AttributePath::attr("path"),
+                "Znode is ephemeral",
+                format!(
+                    "{path} is now an ephemeral znode of ZooKeeper session {}: another client deleted the \
+                     znode this resource created and made its own, which disappears when that session \
+                     ends. Destroy will leave it to its owner. Find that client, or stop managing the path \
+                     here (terraform state rm).",
+                    session_hex(stat.ephemeral_owner)
+                ),
+            );
+        }
         let mut new = state.clone();
         if let Value::Object(m) = &mut new {
             let (text, binary) = (
                 !state.attr("data").is_null(),
                 !state.attr("data_base64").is_null(),
             );
-            if text {
-                m.insert(
-                    "data".into(),
-                    Value::from(String::from_utf8_lossy(&data).into_owned()),
-                );
+            // Bytes that are not UTF-8 cannot be `data`: they show up as data_base64, so the
+            // plan says the server holds binary data instead of a lossy copy of it as text.
+            let utf8 = std::str::from_utf8(&data).ok();
+            match (text, utf8) {
+                (true, Some(s)) => {
+                    m.insert("data".into(), Value::from(s));
+                }
+                (true, None) => {
+                    m.insert("data".into(), Value::Null);
+                    m.insert("data_base64".into(), Value::from(B64.encode(&data)));
+                }
+                _ => {}
             }
             // With neither attribute set the znode should be empty; data found there shows
             // up as data_base64, and the plan proposes to clear it.
@@ -501,6 +526,25 @@ impl Resource for ZnodeResource {
             Ok(s) => s,
             Err(d) => return diags.push(d),
         };
+        // Another client's ephemeral znode in its place lives and dies with that client's
+        // session (a broker registration, a lock): not this resource's to delete.
+        match store.exists(path).await {
+            Ok(Some(stat)) if stat.ephemeral_owner != 0 => {
+                return diags.warning_at(
+                    AttributePath::attr("path"),
+                    "Ephemeral znode not deleted",
+                    format!(
+                        "{path} is an ephemeral znode of ZooKeeper session {}, not the persistent znode this \
+                         resource created; it stays until that session ends. The resource is removed from \
+                         the state.",
+                        session_hex(stat.ephemeral_owner)
+                    ),
+                );
+            }
+            Ok(None) => return,
+            Ok(Some(_)) => {}
+            Err(e) => return diags.push(zk_diagnostic(&format!("delete znode {path}"), e)),
+        }
         let result = if prior.attr("delete_children").as_bool() == Some(true) {
             store.delete_recursive(path).await
         } else {
@@ -558,6 +602,18 @@ impl Resource for ZnodeResource {
                 return None;
             }
         };
+        if stat.ephemeral_owner != 0 {
+            diags.error(
+                "Cannot import an ephemeral znode",
+                format!(
+                    "{id} is ephemeral: it belongs to ZooKeeper session {} and goes when that session ends \
+                     (a broker registration, a lock, an election). zkkafka_znode manages persistent znodes; \
+                     leave this one to the client that owns it.",
+                    session_hex(stat.ephemeral_owner)
+                ),
+            );
+            return None;
+        }
         let acl = match store.get_acl(id).await {
             Ok(Some((acl, _))) => acl,
             Ok(None) => Vec::new(),

@@ -7,10 +7,12 @@
 
 use async_trait::async_trait;
 
-use crate::adapters::zookeeper::{validate_path, ZkError};
+use crate::adapters::zookeeper::{validate_path, Acl, ZkError};
 use crate::framework::resource::unsupported_state_version;
 use crate::framework::{Attribute, Block, Context, PlanModifier, PlannedChange, Resource, Schema};
-use crate::tfvalue::{AttributePath, Diagnostics, Type, Value};
+use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics, Type, Value};
+
+use super::provider_config::ProviderData;
 
 use super::zk_common::{
     acl_block, acls_from_value, acls_to_value, check_connection_at_plan, connect_string_of,
@@ -34,6 +36,14 @@ fn validate_acl_path(path: &AttributePath, v: &Value, diags: &mut Diagnostics) {
             diags.error_at(path.clone(), "Invalid znode path", format!("{p:?}: {e}."));
         }
     }
+}
+
+/// How this process knows a znode's ACL: its connect string and path (`None` while unknown).
+fn acl_key(ctx: &Context, state: &Value) -> Option<(String, String)> {
+    Some((
+        connect_string_of(ctx, state)?,
+        state.attr("path").as_str()?.to_owned(),
+    ))
 }
 
 fn with(state: &Value, name: &str, value: Value) -> Value {
@@ -159,6 +169,12 @@ impl Resource for ZnodeAclResource {
         );
         let state = |aversion: i32| with(&taken_over, "acl_version", Value::int(aversion.into()));
         let acl = acls_from_value(planned.attr("acl"));
+        let data = ctx.provider_data::<ProviderData>();
+        if let (Some(key), Some(data)) = (acl_key(ctx, planned), data) {
+            if let Ok(mut taken) = data.acls_taken_over.lock() {
+                taken.insert(key);
+            }
+        }
         match store.set_acl(&path, &acl, stat.aversion).await {
             Ok(set) => Some(state(set.aversion)),
             Err(e) if e.outcome_unknown() => {
@@ -249,6 +265,12 @@ impl Resource for ZnodeAclResource {
         if original.is_empty() {
             return;
         }
+        let data = ctx.provider_data::<ProviderData>();
+        if let (Some(key), Some(data)) = (acl_key(ctx, prior), data) {
+            if data.acls_taken_over.lock().is_ok_and(|t| t.contains(&key)) {
+                return diags.push(left_to_replacement(path, &original));
+            }
+        }
         let store = match session(ctx, prior).await {
             Ok(s) => s,
             Err(d) => return diags.push(d),
@@ -321,4 +343,28 @@ fn auth_identities_change(prior: &Value, planned: &Value) -> bool {
         && !prior
             .attr(CONNECTION_BLOCK)
             .semantic_eq(planned.attr(CONNECTION_BLOCK))
+}
+
+/// The destroy of an instance whose znode another instance took over earlier in the same apply:
+/// `create_before_destroy`, or a resource renamed without a `moved` block whose create ran
+/// first. Restoring now would undo the new instance's ACL, so it stays; but the new instance
+/// recorded this instance's ACL as the one to restore, and only this warning still knows the
+/// one found before either managed the znode.
+fn left_to_replacement(path: &str, original: &[Acl]) -> Diagnostic {
+    let entries: Vec<String> = original
+        .iter()
+        .map(|a| format!("{}:{}:{}", a.scheme, a.id, a.perms))
+        .collect();
+    Diagnostic::warning(
+        format!("ACL of {path} left to the instance that replaced this one"),
+        format!(
+            "Another zkkafka_znode_acl for {path} set its ACL earlier in this apply (create_before_destroy, \
+             or a renamed resource without a moved block), so destroying this one keeps that ACL. The new \
+             instance will restore the ACL it found, which this one had set, not the ACL found before \
+             either managed the znode: {}. Set that by hand after destroying the new instance if it \
+             should come back, and remove create_before_destroy from this resource: two instances \
+             cannot manage one ACL at once.",
+            entries.join(",")
+        ),
+    )
 }

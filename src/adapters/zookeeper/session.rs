@@ -30,6 +30,7 @@ pub(crate) async fn open(conn: &ZkConnection) -> Result<ZkSession, ZkError> {
     let connecting = async {
         let client = zk::Client::connector()
             .with_session_timeout(conn.session_timeout)
+            .with_connection_timeout(per_server_timeout(conn))
             .connect(&conn.connect_string)
             .await
             .map_err(|source| match source {
@@ -76,6 +77,22 @@ pub(crate) async fn open(conn: &ZkConnection) -> Result<ZkSession, ZkError> {
         op_timeout: conn.session_timeout.max(Duration::from_secs(1)),
         client,
     })
+}
+
+/// How long the client library waits on one server before it tries the next one, and later how
+/// long a silent connection may stay before it is given up for another server. Its default, 2/5
+/// of the session timeout (12 s for 30 s), is more than the whole 10 s connect timeout, so a
+/// server that accepts connections but never answers (a paused or wedged process) would use up
+/// the attempt when the library happens to try it first. As ZooKeeper's Java client does, the
+/// connect timeout is shared among the servers instead; at least 2 s each, so a busy server is
+/// not given up too soon, and never more than the default.
+fn per_server_timeout(conn: &ZkConnection) -> Duration {
+    let hosts = conn.connect_string.split('/').next().unwrap_or_default();
+    let servers = u32::try_from(hosts.split(',').count().max(1)).unwrap_or(u32::MAX);
+    let default = conn.session_timeout * 2 / 5;
+    (conn.connect_timeout / servers)
+        .max(Duration::from_secs(2))
+        .min(default)
 }
 
 /// One authenticated ZooKeeper session. Cheap to share behind an `Arc`: requests are pipelined
@@ -505,4 +522,29 @@ impl EnsembleMembership for ZkSession {
 fn parse_config(data: &[u8]) -> Result<EnsembleConfig, ZkError> {
     EnsembleConfig::parse(&String::from_utf8_lossy(data))
         .map_err(|reason| ZkError::BadEnsembleConfig { reason })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connect_timeout_is_shared_among_the_servers() {
+        let secs = Duration::from_secs;
+        let conn = |connect_string: &str, session: u64, connect: u64| ZkConnection {
+            session_timeout: secs(session),
+            connect_timeout: secs(connect),
+            ..ZkConnection::new(connect_string)
+        };
+        let cases = [
+            ("one server: the whole connect timeout", conn("a:1", 30, 10), secs(10)),
+            ("two servers: half each", conn("a:1,b:1/chroot", 30, 10), secs(5)),
+            ("many servers: at least 2 s each", conn("a:1,b:1,c:1,d:1,e:1,f:1", 30, 10), secs(2)),
+            ("never more than the library's default", conn("a:1", 30, 60), secs(12)),
+            ("a short session bounds it", conn("a:1,b:1", 3, 10), Duration::from_millis(1200)),
+        ];
+        for (name, conn, want) in cases {
+            assert_eq!(per_server_timeout(&conn), want, "{name}");
+        }
+    }
 }
