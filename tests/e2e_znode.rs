@@ -704,3 +704,199 @@ resource "zkkafka_znode_acl" "owned" {
     let plan = wd.run(&["plan", "-detailed-exitcode", "-var", "user=bob"]);
     assert_eq!(plan.code, 0, "one apply was enough:\n{plan}");
 }
+
+/// A configuration with one znode under the provider's connection.
+fn one_znode(path: &str, data: &str) -> String {
+    format!(
+        r#"
+provider "zkkafka" {{
+  zookeeper {{ connect_string = var.zookeeper_connect }}
+}}
+resource "zkkafka_znode" "x" {{
+  path = "{path}"
+  data = "{data}"
+}}
+"#
+    )
+}
+
+/// The number of sessions the server keeps, from the `dump` four-letter word ("Session Sets
+/// (buckets)/(sessions)").
+fn live_sessions(zk: &ZkServer) -> usize {
+    let dump = zk.four_letter("dump");
+    let line = dump
+        .lines()
+        .find(|l| l.starts_with("Session Sets"))
+        .unwrap_or_else(|| panic!("no session count in dump:\n{dump}"));
+    line.rsplit_once("/(")
+        .and_then(|(_, n)| n.trim_end_matches("):").parse().ok())
+        .unwrap_or_else(|| panic!("cannot read {line:?}"))
+}
+
+/// A finished command leaves no session on the server: the provider closes it when the CLI
+/// shuts the process down, instead of leaving it there until its 30 s timeout.
+#[test]
+fn finished_commands_leave_no_session_on_the_server() {
+    let zk = zookeeper();
+    let wd = workdir_with_header(Cli::Tofu, &zk, &one_znode("/sessions", "x"));
+    wd.apply();
+    wd.assert_plan_empty();
+    assert_eq!(
+        live_sessions(&zk),
+        0,
+        "sessions left behind:\n{}",
+        zk.four_letter("dump")
+    );
+    wd.destroy();
+}
+
+/// A zkCli session kept open, so its ephemeral znodes live until it is dropped.
+struct EphemeralOwner(std::process::Child);
+
+impl EphemeralOwner {
+    fn create(zk: &ZkServer, paths: &[&str]) -> EphemeralOwner {
+        use std::io::Write as _;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("java")
+            .args(["-cp", &tools().zookeeper_classpath()])
+            .arg("org.apache.zookeeper.ZooKeeperMain")
+            .args(["-server", &zk.connect_string])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting zkCli");
+        let stdin = child.stdin.as_mut().expect("zkCli stdin");
+        for path in paths {
+            writeln!(stdin, "create -e {path} ephemeral").expect("writing to zkCli");
+        }
+        stdin.flush().expect("flushing zkCli's stdin");
+        let owner = EphemeralOwner(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !paths.iter().all(|p| {
+            zk.cli_super(&format!("stat {p}"))
+                .stdout
+                .lines()
+                .any(|l| l.starts_with("ephemeralOwner") && !l.ends_with("0x0"))
+        }) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "zkCli made no ephemeral znodes"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        owner
+    }
+}
+
+impl Drop for EphemeralOwner {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Ephemeral znodes belong to the session that made them: import refuses one, and when
+/// another client replaced this resource's znode by one, refresh warns and destroy leaves it.
+#[test]
+fn ephemeral_znodes_are_left_to_their_owner() {
+    let zk = zookeeper();
+    let wd = workdir_with_header(Cli::Tofu, &zk, &one_znode("/eph-managed", "ephemeral"));
+    wd.apply();
+    zk.cli_super("delete /eph-managed").assert_success();
+    let _owner = EphemeralOwner::create(&zk, &["/eph-managed", "/eph-other"]);
+
+    let plan = wd.plan();
+    assert!(plan.contains("Znode is ephemeral"), "{plan}");
+    let out = wd.destroy();
+    assert!(out.contains("Ephemeral znode not deleted"), "{out}");
+    assert!(
+        exists(&zk, "/eph-managed"),
+        "destroy deleted another session's znode"
+    );
+
+    let fresh = workdir_with_header(Cli::Tofu, &zk, &one_znode("/eph-other", "ephemeral"));
+    let out = fresh.run(&["import", "-input=false", "zkkafka_znode.x", "/eph-other"]);
+    assert!(!out.success(), "{out}");
+    assert!(out.contains("Cannot import an ephemeral znode"), "{out}");
+}
+
+/// Bytes that are not UTF-8 under a znode managed with `data` show as data_base64 in the plan,
+/// not as a lossy text copy (which could even compare equal to the configuration).
+#[test]
+fn binary_data_written_over_text_shows_in_the_plan() {
+    let zk = zookeeper();
+    let wd = workdir_with_header(Cli::Tofu, &zk, &one_znode("/binary-drift", "\\uFFFD"));
+    wd.apply();
+    // U+FFFD is what a lossy decoding of 0xFF gives: the old refresh saw no change.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let store = zkkafka::adapters::zookeeper::connect(
+            &zkkafka::adapters::zookeeper::ZkConnection::new(&zk.connect_string),
+        )
+        .await
+        .expect("connect");
+        store
+            .set_data("/binary-drift", &[0xff], -1)
+            .await
+            .expect("writing binary data");
+    });
+    let plan = wd.plan();
+    assert_eq!(plan.code, 2, "{plan}");
+    assert!(plan.contains(r#""/w==" -> null"#), "{plan}");
+    wd.apply();
+    wd.assert_plan_empty();
+    wd.destroy();
+}
+
+/// `create_before_destroy` on a znode ACL: the new instance takes the znode over first, so the
+/// old one's destroy must not put its original ACL back over the new one.
+#[test]
+fn a_znode_acl_replaced_create_before_destroy_keeps_the_new_acl() {
+    let zk = zookeeper();
+    zk.cli_super("create /cbd").assert_success();
+    zk.cli_super("setAcl /cbd world:anyone:cdrwa,ip:10.1.2.3:r")
+        .assert_success();
+    let wd = workdir_with_header(
+        Cli::Tofu,
+        &zk,
+        r#"
+provider "zkkafka" {
+  zookeeper { connect_string = var.zookeeper_connect }
+}
+resource "zkkafka_znode_acl" "x" {
+  path = "/cbd"
+  acl {
+    scheme      = "world"
+    id          = "anyone"
+    permissions = "cdrwa"
+  }
+  acl {
+    scheme      = "ip"
+    id          = "10.9.9.9"
+    permissions = "r"
+  }
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+"#,
+    );
+    wd.apply();
+    let out = wd.run(&["apply", "-auto-approve", "-replace=zkkafka_znode_acl.x"]);
+    out.assert_success();
+    assert!(
+        out.contains("left to the instance that replaced this one"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ip:10.1.2.3:r"),
+        "the warning names the original:\n{out}"
+    );
+    let acl = zk.get_acl("/cbd");
+    assert!(acl.iter().any(|(_, id, _)| id == "10.9.9.9"), "{acl:?}");
+    wd.assert_plan_empty();
+}

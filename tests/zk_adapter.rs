@@ -640,3 +640,35 @@ async fn pool_remembers_an_unreachable_ensemble_for_the_callers_right_after() {
         "the later call made a real attempt"
     );
 }
+
+/// A server that accepts connections and never answers (a paused or wedged process) listed
+/// first, or second, in the connect string: every connect still reaches the live server within
+/// the connect timeout, since each server gets only its share of it. (The client library tries
+/// the servers in a random order; with its default of 2/5 of the session timeout per server, a
+/// 4 s connect timeout would run out on the silent one about every other time.)
+#[tokio::test]
+async fn a_silent_server_in_the_connect_string_is_skipped_within_the_connect_timeout() {
+    let zk = common::zookeeper();
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_addr = silent.local_addr().expect("addr");
+    // Accepts, keeps every connection open, says nothing.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in silent.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    let conn = ZkConnection {
+        connect_string: format!("{silent_addr},{}", zk.connect_string),
+        auth: vec![],
+        session_timeout: Duration::from_secs(30),
+        connect_timeout: Duration::from_secs(4),
+    };
+    for attempt in 0..6 {
+        let started = Instant::now();
+        let store = connect(&conn)
+            .await
+            .unwrap_or_else(|e| panic!("attempt {attempt} after {:?}: {e}", started.elapsed()));
+        store.exists("/").await.expect("the live server answers");
+    }
+}

@@ -10,7 +10,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use base64::Engine as _;
 
-use crate::adapters::zookeeper::{Acl, Perms, Stat, ZkAuth, ZkConnection, ZkError, ZnodeStore};
+use crate::adapters::zookeeper::{
+    Acl, Perms, PermsParseError, Stat, ZkAuth, ZkConnection, ZkError, ZnodeStore,
+};
 use crate::framework::timeouts::{parse_duration, validate_duration};
 use crate::framework::{Attribute, Block, Context, NestedBlock, PlannedChange};
 use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics, Type, Value};
@@ -294,6 +296,27 @@ impl ZnodeStore for Interruptible {
 /// and that is not known yet: its zookeeper {} block takes values from a resource this run
 /// creates or replaces. Nothing can be read then, so refresh keeps the prior state, as the
 /// provider's documentation promises; the apply (configured with the real values) acts on it.
+/// The session an import reads through: always the provider's `zookeeper {}` block, since the
+/// CLI gives an import nothing of the resource's configuration.
+pub async fn import_session(ctx: &Context, id: &str) -> Result<Arc<dyn ZnodeStore>, Diagnostic> {
+    let configured = ctx
+        .provider_data::<ProviderData>()
+        .map(|data| data.zookeeper.clone());
+    let why = match configured {
+        Some(Configured::Absent) => "has no zookeeper {} block",
+        Some(Configured::Unknown) => "has a zookeeper {} block with values not known yet",
+        _ => return session(ctx, &Value::object([("path", Value::from(id))])).await,
+    };
+    Err(Diagnostic::error(
+        "No ZooKeeper connection for the import",
+        format!(
+            "An import reads {id} through the provider's zookeeper {{}} block (a resource's own block is \
+             not known to the CLI before the resource is in the state), and the provider {why}. Give the \
+             provider block a known connect_string (and auth, if the znode needs it) and import again."
+        ),
+    ))
+}
+
 pub async fn refresh_session(
     ctx: &Context,
     state: &Value,
@@ -345,7 +368,13 @@ pub fn validate_permissions(path: &AttributePath, v: &Value, diags: &mut Diagnos
             diags.error_at(
                 path.clone(),
                 "Invalid permissions",
-                format!("{e}. Use letters from \"rwcda\" (read, write, create, delete, admin), each at most once."),
+                // The empty and unknown-letter errors already name the letters to use.
+                match e {
+                    PermsParseError::DuplicateLetter { .. } => {
+                        format!("{e}: write each letter once.")
+                    }
+                    _ => format!("{e}."),
+                },
             );
         }
     }
@@ -367,12 +396,29 @@ pub fn validate_connect_string(path: &AttributePath, v: &Value, diags: &mut Diag
         );
     }
     for server in hosts.split(',') {
+        if server.contains(char::is_whitespace) {
+            return bad(
+                format!(
+                    "{server:?} contains spaces, which the client would take as part of the host name. \
+                     Write the servers without them, e.g. \"zk-0:2181,zk-1:2181\" (join(\",\", ...) rather \
+                     than join(\", \", ...))."
+                ),
+                diags,
+            );
+        }
         let valid = server.rsplit_once(':').is_some_and(|(host, port)| {
-            !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0)
+            let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+                Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+                None => !host.is_empty() && !host.contains([':', '[', ']']),
+            };
+            host_ok && port.parse::<u16>().is_ok_and(|p| p > 0)
         });
         if !valid {
             return bad(
-                format!("{server:?} is not host:port. Write host:port pairs separated by commas."),
+                format!(
+                    "{server:?} is not host:port. Write host:port pairs separated by commas, with IPv6 \
+                     addresses in brackets: [::1]:2181."
+                ),
                 diags,
             );
         }
@@ -814,6 +860,12 @@ mod tests {
             ("bad_port", "zk-0:99999", false),
             ("empty", "", false),
             ("bad_chroot", "zk:2181/events/", false),
+            ("ipv6_in_brackets", "[::1]:2181,[fe80::1]:2181/app", true),
+            ("bad_ipv6", "[::g]:2181", false),
+            ("space_after_comma", "zk-0:2181, zk-1:2181", false),
+            ("leading_space", " zk-0:2181", false),
+            ("extra_colon", "zk-0:2181:9", false),
+            ("bare_ipv6", "::1:2181", false),
         ];
         for (name, s, ok) in cases {
             let mut diags = Diagnostics::new();

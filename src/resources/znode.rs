@@ -8,21 +8,27 @@
 use async_trait::async_trait;
 use base64::Engine as _;
 
-use crate::adapters::zookeeper::{validate_path, Stat, ZkError};
+use crate::adapters::zookeeper::{validate_path, Stat, ZkError, CHROOT_NOTE};
 use crate::framework::resource::unsupported_state_version;
 use crate::framework::{Attribute, Block, Context, PlanModifier, PlannedChange, Resource, Schema};
 use crate::tfvalue::{AttributePath, Diagnostics, Type, Value};
 
 use super::zk_common::{
     acl_block, acls_from_value, acls_to_value, check_connection_at_plan, connection_block,
-    forget_early_blocks, open_acl, refresh_session, session, session_digest_ids, set_stat,
-    stat_attributes, state_version, validate_acl_entries, zk_diagnostic, CONNECTION_BLOCK,
-    DROPPED_STAT_ATTRIBUTES, STAT_ATTRIBUTES,
+    forget_early_blocks, import_session, open_acl, refresh_session, session, session_digest_ids,
+    set_stat, stat_attributes, state_version, validate_acl_entries, zk_diagnostic,
+    CONNECTION_BLOCK, DROPPED_STAT_ATTRIBUTES, STAT_ATTRIBUTES,
 };
 
 /// ZooKeeper's default `jute.maxbuffer` (0xfffff bytes) bounds a whole request: the server
 /// drops the connection on a longer one. The data shares it with the path and the ACL.
 pub const MAX_REQUEST_BYTES: usize = 0xfffff;
+
+/// What ZooKeeper's answer to a read adds to the data: the reply header (xid, zxid, error), the
+/// data's length and the stat. Clients refuse an answer over their own jute.maxbuffer (the
+/// same default), so data the server would take but no default client could read back is
+/// refused too.
+const READ_ANSWER_OVERHEAD: usize = 16 + 4 + 68;
 
 /// The size of the largest request that writes a znode's data: a create, with its path and ACL
 /// (setData carries less). Header (xid, type), then each string or buffer as a length and its
@@ -152,7 +158,7 @@ impl Resource for ZnodeResource {
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         let (data, b64) = (config.attr("data"), config.attr("data_base64"));
-        // Both set is fine when they say the same (`-generate-config-out` writes both).
+        // Both set is fine when they say the same thing.
         let same = match (data.as_str(), b64.as_str()) {
             (Some(text), Some(encoded)) => B64.encode(text) == encoded,
             _ => data.is_unknown() || b64.is_unknown(),
@@ -185,7 +191,8 @@ impl Resource for ZnodeResource {
         if let (Some(len), Some(path)) = (len, config.attr("path").as_str()) {
             let acl = config.attr("acl").as_elements().unwrap_or(&[]);
             let request = create_request_bytes(path, len, acl);
-            if request > MAX_REQUEST_BYTES {
+            let answer = len + READ_ANSWER_OVERHEAD;
+            if request > MAX_REQUEST_BYTES || answer > MAX_REQUEST_BYTES {
                 let around = request - len;
                 let (attr, detail) = if around > MAX_REQUEST_BYTES {
                     (
@@ -200,11 +207,12 @@ impl Resource for ZnodeResource {
                     (
                         if data.is_null() { "data_base64" } else { "data" }.to_string(),
                         format!(
-                            "The data is {len} bytes; with the path and the ACL, writing it takes a request \
-                             of {request} bytes, and ZooKeeper refuses requests over {MAX_REQUEST_BYTES} bytes \
-                             (its default jute.maxbuffer), so at most {} bytes of data fit here. Store large \
+                            "The data is {len} bytes. With the path and the ACL, writing it takes a request \
+                             of {request} bytes, and reading it back an answer of {answer} bytes; ZooKeeper's \
+                             server and clients (Kafka's too) refuse packets over {MAX_REQUEST_BYTES} bytes \
+                             (the default jute.maxbuffer), so at most {} bytes of data fit here. Store large \
                              content elsewhere and keep a reference in the znode.",
-                            MAX_REQUEST_BYTES - around
+                            (MAX_REQUEST_BYTES - around).min(MAX_REQUEST_BYTES - READ_ANSWER_OVERHEAD)
                         ),
                     )
                 };
@@ -301,7 +309,9 @@ impl Resource for ZnodeResource {
                     AttributePath::attr("path"),
                     "Znode already exists",
                     format!(
-                        "{path} already exists. To manage it, import it: terraform import <address> {path}"
+                        "{path} already exists. To manage a znode made elsewhere, import it: terraform import \
+                         <address> {path}. If this resource is being replaced with create_before_destroy, the new \
+                         znode cannot be created while the old one is there: remove create_before_destroy."
                     ),
                 );
                 None
@@ -309,7 +319,13 @@ impl Resource for ZnodeResource {
             Err(ZkError::NoNode { path: missing }) => {
                 // With create_parents, only the top can be missing: the chroot, which the
                 // connect string names and this provider does not create.
-                let detail = if create_parents {
+                let detail = if missing.ends_with(CHROOT_NOTE) {
+                    format!(
+                        "{missing} does not exist, so {path} cannot be created. The provider does not create \
+                         the chroot (create_parents neither): create it first, for example as a zkkafka_znode \
+                         on a connection without the chroot."
+                    )
+                } else if create_parents {
                     format!(
                         "{missing} does not exist, so {path} cannot be created: create_parents creates \
                          the znodes between it and {path}, not {missing} itself. Create it first."
@@ -580,8 +596,7 @@ impl Resource for ZnodeResource {
             );
             return None;
         }
-        let probe = Value::object([("path", Value::from(id))]);
-        let store = match session(ctx, &probe).await {
+        let store = match import_session(ctx, id).await {
             Ok(s) => s,
             Err(d) => {
                 diags.push(d);
@@ -667,17 +682,24 @@ mod tests {
     }
 
     #[test]
-    fn data_fits_when_the_whole_create_request_does() {
-        // "/p", world:anyone:cdrwa: 8 + 6 + 4 + 27 + 4 bytes around the data.
-        let fits = MAX_REQUEST_BYTES - 49;
-        let at = |len: usize| {
+    fn data_fits_when_the_create_request_and_the_read_answer_do() {
+        let at = |path: &str, len: usize| {
             summaries(&config(vec![
-                ("path", Value::from("/p")),
+                ("path", Value::from(path)),
                 ("data", Value::from("x".repeat(len))),
             ]))
         };
-        assert!(at(fits).is_empty(), "{fits} bytes fit");
-        assert_eq!(at(fits + 1), ["Data too large"]);
+        // A short path: the answer to a read (data + 88 bytes) is the larger packet.
+        let fits = MAX_REQUEST_BYTES - 88;
+        assert!(at("/p", fits).is_empty(), "{fits} bytes fit");
+        assert_eq!(at("/p", fits + 1), ["Data too large"]);
+
+        // A long path: the create request is. "/" + 99 letters, world:anyone:cdrwa: 8 + 104 +
+        // 4 + 27 + 4 bytes around the data.
+        let long = format!("/{}", "p".repeat(99));
+        let fits = MAX_REQUEST_BYTES - 147;
+        assert!(at(&long, fits).is_empty(), "{fits} bytes fit under {long}");
+        assert_eq!(at(&long, fits + 1), ["Data too large"]);
 
         // Data that fitted the old 1 MiB data-only check but not the request: refused at plan
         // time now, instead of ZooKeeper dropping the connection at apply.
@@ -687,15 +709,21 @@ mod tests {
         ]);
         assert_eq!(summaries(&near), ["Data too large"]);
 
-        // ACL entries count: a long digest id takes room from the data.
-        let acl = Value::List(vec![config(vec![
-            ("scheme", Value::from("digest")),
-            ("id", Value::from(format!("kafka:{}", "A".repeat(27) + "="))),
-            ("permissions", Value::from("cdrwa")),
-        ])]);
+        // ACL entries count: long digest ids take room from the data.
+        let entry = |user: &str| {
+            config(vec![
+                ("scheme", Value::from("digest")),
+                (
+                    "id",
+                    Value::from(format!("{user}:{}", "A".repeat(27) + "=")),
+                ),
+                ("permissions", Value::from("cdrwa")),
+            ])
+        };
+        let acl = Value::List(vec![entry("kafka"), entry("admin")]);
         let with_acl = config(vec![
             ("path", Value::from("/p")),
-            ("data", Value::from("x".repeat(fits))),
+            ("data", Value::from("x".repeat(MAX_REQUEST_BYTES - 88))),
             ("acl", acl),
         ]);
         assert_eq!(summaries(&with_acl), ["Data too large"]);
@@ -710,7 +738,6 @@ mod tests {
                 ("data_base64", Value::from(b64)),
             ]))
         };
-        // As `tofu plan -generate-config-out` writes an imported znode.
         assert!(both(&B64.encode("hello")).is_empty());
         assert_eq!(both(&B64.encode("other")), ["Conflicting data attributes"]);
     }

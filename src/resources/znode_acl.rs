@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 
-use crate::adapters::zookeeper::{validate_path, Acl, ZkError};
+use crate::adapters::zookeeper::{validate_path, Acl, ZkError, CHROOT_NOTE};
 use crate::framework::resource::unsupported_state_version;
 use crate::framework::{Attribute, Block, Context, PlanModifier, PlannedChange, Resource, Schema};
 use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics, Type, Value};
@@ -16,8 +16,8 @@ use super::provider_config::ProviderData;
 
 use super::zk_common::{
     acl_block, acls_from_value, acls_to_value, check_connection_at_plan, connect_string_of,
-    connection_block, forget_early_blocks, refresh_session, session, session_digest_ids,
-    state_version, validate_acl_entries, zk_diagnostic, CONNECTION_BLOCK,
+    connection_block, forget_early_blocks, import_session, refresh_session, session,
+    session_digest_ids, state_version, validate_acl_entries, zk_diagnostic, CONNECTION_BLOCK,
 };
 
 pub struct ZnodeAclResource;
@@ -44,6 +44,17 @@ fn acl_key(ctx: &Context, state: &Value) -> Option<(String, String)> {
         connect_string_of(ctx, state)?,
         state.attr("path").as_str()?.to_owned(),
     ))
+}
+
+/// A path as a message should show it: `/` of a chrooted connection is the chroot.
+fn shown_path(ctx: &Context, state: &Value, path: &str) -> String {
+    let chroot = connect_string_of(ctx, state)
+        .and_then(|c| c.find('/').map(|i| c[i..].to_owned()))
+        .filter(|c| c != "/");
+    match chroot {
+        Some(chroot) if path == "/" => format!("{chroot}{CHROOT_NOTE}"),
+        _ => path.to_owned(),
+    }
 }
 
 fn with(state: &Value, name: &str, value: Value) -> Value {
@@ -147,11 +158,12 @@ impl Resource for ZnodeAclResource {
         let (original, stat) = match store.get_acl(&path).await {
             Ok(Some(found)) => found,
             Ok(None) => {
+                let shown = shown_path(ctx, planned, &path);
                 diags.error_at(
                     AttributePath::attr("path"),
                     "Znode does not exist",
                     format!(
-                        "{path} does not exist. zkkafka_znode_acl manages the ACL of an existing znode; \
+                        "{shown} does not exist. zkkafka_znode_acl manages the ACL of an existing znode; \
                          to create one, use zkkafka_znode (with acl blocks)."
                     ),
                 );
@@ -288,15 +300,14 @@ impl Resource for ZnodeAclResource {
     }
 
     async fn import(&self, ctx: &Context, id: &str, diags: &mut Diagnostics) -> Option<Value> {
-        if validate_path(id).is_err() {
+        if let Err(e) = validate_path(id) {
             diags.error(
                 "Invalid import ID",
-                format!("The import ID is the znode path, e.g. /kafka; got {id:?}."),
+                format!("The import ID is the znode path, e.g. /kafka; {id:?}: {e}."),
             );
             return None;
         }
-        let probe = Value::object([("path", Value::from(id))]);
-        let store = match session(ctx, &probe).await {
+        let store = match import_session(ctx, id).await {
             Ok(s) => s,
             Err(d) => {
                 diags.push(d);
@@ -316,9 +327,10 @@ impl Resource for ZnodeAclResource {
                 ]))
             }
             Ok(None) => {
+                let shown = shown_path(ctx, &Value::Null, id);
                 diags.error(
                     "Cannot import a missing znode",
-                    format!("{id} does not exist."),
+                    format!("{shown} does not exist."),
                 );
                 None
             }

@@ -85,6 +85,20 @@ pub enum ZkError {
         source: zk::Error,
     },
 
+    /// The connection failed while the call waited: the server closed it, or stopped
+    /// answering for the client's connection timeout.
+    #[error(
+        "the connection to ZooKeeper was lost during {op} on {path} ({source}). The server may be \
+         restarting, overloaded or out of reach; it also drops a request larger than its \
+         jute.maxbuffer (default 1048575 bytes). Run the command again"
+    )]
+    ConnectionLost {
+        op: &'static str,
+        path: String,
+        #[source]
+        source: zk::Error,
+    },
+
     #[error("ZooKeeper {op} on {path} failed: {source}")]
     Other {
         op: &'static str,
@@ -101,7 +115,7 @@ impl ZkError {
     /// write did not happen.
     pub fn outcome_unknown(&self) -> bool {
         match self {
-            ZkError::Timeout { .. } | ZkError::Interrupted => true,
+            ZkError::Timeout { .. } | ZkError::Interrupted | ZkError::ConnectionLost { .. } => true,
             ZkError::Other { source, .. } => !matches!(
                 source,
                 zk::Error::NoHosts
@@ -206,6 +220,12 @@ mod tests {
         }
         .outcome_unknown());
         assert!(other(zk::Error::ConnectionLoss).outcome_unknown());
+        assert!(ZkError::ConnectionLost {
+            op: "create",
+            path: "/a".into(),
+            source: zk::Error::ConnectionLoss
+        }
+        .outcome_unknown());
         assert!(other(zk::Error::Timeout).outcome_unknown());
         assert!(!other(zk::Error::Throttled).outcome_unknown());
         assert!(!ZkError::NodeExists { path: "/a".into() }.outcome_unknown());

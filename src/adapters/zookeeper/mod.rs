@@ -36,6 +36,7 @@ pub use self::ensemble_config::{EnsembleConfig, EnsembleMembership};
 pub use self::error::ZkError;
 pub use self::path::{parent, validate_path};
 pub use self::pool::ZkPool;
+pub use self::session::CHROOT_NOTE;
 pub use self::stat::Stat;
 
 /// Session timeout asked of the server unless the configuration says otherwise. The server

@@ -79,6 +79,9 @@ pub(crate) async fn open(conn: &ZkConnection) -> Result<ZkSession, ZkError> {
     })
 }
 
+/// What follows the chroot where a message names it as the znode `/` of a chrooted session.
+pub const CHROOT_NOTE: &str = " (the chroot in the connect string)";
+
 /// How long the client library waits on one server before it tries the next one, and later how
 /// long a silent connection may stay before it is given up for another server. Its default, 2/5
 /// of the session timeout (12 s for 30 s), is more than the whole 10 s connect timeout, so a
@@ -213,6 +216,11 @@ impl ZkSession {
                 scheme: self.schemes.clone(),
             },
             zk::Error::SessionExpired | zk::Error::ClientClosed => ZkError::SessionExpired,
+            zk::Error::ConnectionLoss | zk::Error::Custom(_) => ZkError::ConnectionLost {
+                op: op.name(),
+                path: path_string,
+                source,
+            },
             zk::Error::ReconfigDisabled => ZkError::ReconfigDisabled,
             source => ZkError::Other {
                 op: op.name(),
@@ -227,7 +235,7 @@ impl ZkSession {
     fn shown(&self, path: &str) -> String {
         let chroot = self.client.path();
         if path == "/" && chroot != "/" {
-            format!("{chroot} (the chroot in the connect string)")
+            format!("{chroot}{CHROOT_NOTE}")
         } else {
             path.to_string()
         }
@@ -537,11 +545,31 @@ mod tests {
             ..ZkConnection::new(connect_string)
         };
         let cases = [
-            ("one server: the whole connect timeout", conn("a:1", 30, 10), secs(10)),
-            ("two servers: half each", conn("a:1,b:1/chroot", 30, 10), secs(5)),
-            ("many servers: at least 2 s each", conn("a:1,b:1,c:1,d:1,e:1,f:1", 30, 10), secs(2)),
-            ("never more than the library's default", conn("a:1", 30, 60), secs(12)),
-            ("a short session bounds it", conn("a:1,b:1", 3, 10), Duration::from_millis(1200)),
+            (
+                "one server: the whole connect timeout",
+                conn("a:1", 30, 10),
+                secs(10),
+            ),
+            (
+                "two servers: half each",
+                conn("a:1,b:1/chroot", 30, 10),
+                secs(5),
+            ),
+            (
+                "many servers: at least 2 s each",
+                conn("a:1,b:1,c:1,d:1,e:1,f:1", 30, 10),
+                secs(2),
+            ),
+            (
+                "never more than the library's default",
+                conn("a:1", 30, 60),
+                secs(12),
+            ),
+            (
+                "a short session bounds it",
+                conn("a:1,b:1", 3, 10),
+                Duration::from_millis(1200),
+            ),
         ];
         for (name, conn, want) in cases {
             assert_eq!(per_server_timeout(&conn), want, "{name}");
