@@ -151,6 +151,14 @@ fn bad_input_is_refused_at_plan_time_with_the_attribute() {
             "Timeout of zero",
             r#"connect_timeout = "0s""#,
         ),
+        (
+            r#"path = "/p"
+  zookeeper {
+    connect_string = join(", ", ["127.0.0.1:1", "127.0.0.1:2"])
+  }"#,
+            "contains spaces",
+            "connect_string = join(",
+        ),
     ];
     for (body, summary, attribute) in cases {
         wd.write(
@@ -446,6 +454,40 @@ fn plan_time_checks_that_need_the_connection() {
     assert!(
         out.stderr
             .contains("Cannot move state across resource types"),
+        "{out}"
+    );
+}
+
+/// Messages that name what is really missing: an import has only the provider's connection,
+/// and a chroot that does not exist is named as the chroot, not as "/".
+#[test]
+fn imports_and_missing_chroots_get_the_right_advice() {
+    let zk = zookeeper();
+    let wd = Workdir::new(Cli::Tofu, &provider());
+    wd.write(
+        "main.tf",
+        &format!(
+            "{HEADER}\nresource \"zkkafka_znode\" \"x\" {{\n  path = \"/p\"\n  zookeeper {{\n    connect_string = \"{}\"\n  }}\n}}\n",
+            zk.connect_string
+        ),
+    );
+    let out = wd.run(&["import", "-input=false", "zkkafka_znode.x", "/p"]);
+    assert!(!out.success(), "{out}");
+    assert!(
+        out.contains("No ZooKeeper connection for the import")
+            && out.contains("provider's zookeeper {} block"),
+        "{out}"
+    );
+
+    let chrooted = format!(
+        "{HEADER}\nprovider \"zkkafka\" {{\n  zookeeper {{\n    connect_string = \"{}/no-such-chroot\"\n  }}\n}}\nresource \"zkkafka_znode_acl\" \"r\" {{\n  path = \"/\"\n  acl {{\n    scheme = \"world\"\n    id = \"anyone\"\n    permissions = \"cdrwa\"\n  }}\n}}\n",
+        zk.connect_string
+    );
+    wd.write("main.tf", &chrooted);
+    let out = wd.run(&["apply", "-auto-approve", "-input=false"]);
+    assert!(!out.success(), "{out}");
+    assert!(
+        out.contains("/no-such-chroot (the chroot in the connect string) does not exist"),
         "{out}"
     );
 }

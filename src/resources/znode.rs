@@ -245,9 +245,9 @@ impl Resource for ZnodeResource {
         check_connection_at_plan(ctx, change, diags);
         if !change.is_create() && !change.changed("path") && !change.changed(CONNECTION_BLOCK) {
             // Stat fields stay known unless this apply changes them: the data version
-            // changes with the data, the ACL version with the ACL. children_count may change
-            // under a concurrent child create, so it stays known only when the znode is not
-            // touched at all.
+            // changes with the data, the ACL version with the ACL, the child count with
+            // neither. A client moving them between plan and apply is no inconsistency: the
+            // apply records what the plan promised, the next refresh what the server holds.
             let data_changes = data_bytes(&change.planned) != data_bytes(&change.prior)
                 || change.planned.attr("data").is_unknown()
                 || change.planned.attr("data_base64").is_unknown();
@@ -263,9 +263,7 @@ impl Resource for ZnodeResource {
             if !acl_changes {
                 keep.push("acl_version");
             }
-            if !data_changes && !acl_changes {
-                keep.push("children_count");
-            }
+            keep.push("children_count");
             for name in keep {
                 let prior = change.prior.attr(name).clone();
                 change.set_planned(name, prior);
