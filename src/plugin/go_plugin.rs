@@ -23,6 +23,11 @@ impl pb::grpc_controller_server::GrpcController for Controller {
     async fn shutdown(&self, _request: Request<pb::Empty>) -> Result<Response<pb::Empty>, Status> {
         tracing::debug!(rpc = "Shutdown", "shutdown requested");
         self.provider.release();
+        // Let the session tasks, woken by their clients going, write closeSession before the
+        // answer goes out and the client hangs up, after which the process ends.
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
         // notify_one stores a permit, so the wake-up is not lost if the serve loop is not
         // waiting yet.
         self.shutdown.notify_one();

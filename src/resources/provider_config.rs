@@ -153,10 +153,11 @@ pub struct ProviderData {
     /// `namespace/Kind/name`: plan warnings name the fields that drifted without asking the
     /// API server again.
     pub observed: Mutex<HashMap<String, serde_json::Value>>,
-    /// The znodes a `zkkafka_znode_acl` create took over in this process, by (connect string,
-    /// path). A destroy of another instance for the same znode after that (its replacement was
-    /// created first: `create_before_destroy`) leaves the replacement's ACL in place.
-    pub acls_taken_over: Mutex<HashSet<(String, String)>>,
+    /// The znodes (their paths under the chroot) a `zkkafka_znode_acl` create took over in
+    /// this process. A later destroy of another instance that finds the ACL changed since its
+    /// refresh (its replacement was created first: `create_before_destroy`) leaves the
+    /// replacement's ACL in place.
+    pub acls_taken_over: Mutex<HashSet<String>>,
 }
 
 impl ProviderData {

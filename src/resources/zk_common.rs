@@ -292,12 +292,8 @@ impl ZnodeStore for Interruptible {
     }
 }
 
-/// The session for a refresh, or `None` when the resource relies on the provider's connection
-/// and that is not known yet: its zookeeper {} block takes values from a resource this run
-/// creates or replaces. Nothing can be read then, so refresh keeps the prior state, as the
-/// provider's documentation promises; the apply (configured with the real values) acts on it.
 /// The session an import reads through: always the provider's `zookeeper {}` block, since the
-/// CLI gives an import nothing of the resource's configuration.
+/// protocol gives an import nothing of the resource's configuration.
 pub async fn import_session(ctx: &Context, id: &str) -> Result<Arc<dyn ZnodeStore>, Diagnostic> {
     let configured = ctx
         .provider_data::<ProviderData>()
@@ -310,13 +306,18 @@ pub async fn import_session(ctx: &Context, id: &str) -> Result<Arc<dyn ZnodeStor
     Err(Diagnostic::error(
         "No ZooKeeper connection for the import",
         format!(
-            "An import reads {id} through the provider's zookeeper {{}} block (a resource's own block is \
-             not known to the CLI before the resource is in the state), and the provider {why}. Give the \
+            "An import reads {id} through the provider's zookeeper {{}} block (the protocol passes an \
+             import none of the resource's configuration, so its own block cannot be used), and the \
+             provider {why}. Give the \
              provider block a known connect_string (and auth, if the znode needs it) and import again."
         ),
     ))
 }
 
+/// The session for a refresh, or `None` when the resource relies on the provider's connection
+/// and that is not known yet: its zookeeper {} block takes values from a resource this run
+/// creates or replaces. Nothing can be read then, so refresh keeps the prior state, as the
+/// provider's documentation promises; the apply (configured with the real values) acts on it.
 pub async fn refresh_session(
     ctx: &Context,
     state: &Value,
@@ -408,7 +409,12 @@ pub fn validate_connect_string(path: &AttributePath, v: &Value, diags: &mut Diag
         }
         let valid = server.rsplit_once(':').is_some_and(|(host, port)| {
             let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-                Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+                // A zone (fe80::1%eth0) is the resolver's business.
+                Some(v6) => v6
+                    .split_once('%')
+                    .map_or(v6, |(addr, _)| addr)
+                    .parse::<std::net::Ipv6Addr>()
+                    .is_ok(),
                 None => !host.is_empty() && !host.contains([':', '[', ']']),
             };
             host_ok && port.parse::<u16>().is_ok_and(|p| p > 0)
@@ -860,7 +866,12 @@ mod tests {
             ("bad_port", "zk-0:99999", false),
             ("empty", "", false),
             ("bad_chroot", "zk:2181/events/", false),
-            ("ipv6_in_brackets", "[::1]:2181,[fe80::1]:2181/app", true),
+            (
+                "ipv6_in_brackets",
+                "[::1]:2181,[fe80::1%eth0]:2181/app",
+                true,
+            ),
+            ("underscore_in_a_host_name", "zk_0.local:2181", true),
             ("bad_ipv6", "[::g]:2181", false),
             ("space_after_comma", "zk-0:2181, zk-1:2181", false),
             ("leading_space", " zk-0:2181", false),

@@ -25,10 +25,14 @@ use super::zk_common::{
 pub const MAX_REQUEST_BYTES: usize = 0xfffff;
 
 /// What ZooKeeper's answer to a read adds to the data: the reply header (xid, zxid, error), the
-/// data's length and the stat. Clients refuse an answer over their own jute.maxbuffer (the
-/// same default), so data the server would take but no default client could read back is
+/// data's length and the stat. Clients refuse an answer of their jute.maxbuffer (the same
+/// default) or more (the Java client's check is `len >= packetLen`, where the server's is
+/// `len > maxBuffer`), so data the server would take but no default client could read back is
 /// refused too.
 const READ_ANSWER_OVERHEAD: usize = 16 + 4 + 68;
+
+/// The longest answer a default client reads.
+const MAX_ANSWER_BYTES: usize = MAX_REQUEST_BYTES - 1;
 
 /// The size of the largest request that writes a znode's data: a create, with its path and ACL
 /// (setData carries less). Header (xid, type), then each string or buffer as a length and its
@@ -192,7 +196,7 @@ impl Resource for ZnodeResource {
             let acl = config.attr("acl").as_elements().unwrap_or(&[]);
             let request = create_request_bytes(path, len, acl);
             let answer = len + READ_ANSWER_OVERHEAD;
-            if request > MAX_REQUEST_BYTES || answer > MAX_REQUEST_BYTES {
+            if request > MAX_REQUEST_BYTES || answer > MAX_ANSWER_BYTES {
                 let around = request - len;
                 let (attr, detail) = if around > MAX_REQUEST_BYTES {
                     (
@@ -208,11 +212,11 @@ impl Resource for ZnodeResource {
                         if data.is_null() { "data_base64" } else { "data" }.to_string(),
                         format!(
                             "The data is {len} bytes. With the path and the ACL, writing it takes a request \
-                             of {request} bytes, and reading it back an answer of {answer} bytes; ZooKeeper's \
-                             server and clients (Kafka's too) refuse packets over {MAX_REQUEST_BYTES} bytes \
-                             (the default jute.maxbuffer), so at most {} bytes of data fit here. Store large \
-                             content elsewhere and keep a reference in the znode.",
-                            (MAX_REQUEST_BYTES - around).min(MAX_REQUEST_BYTES - READ_ANSWER_OVERHEAD)
+                             of {request} bytes, and reading it back an answer of {answer} bytes; with the default \
+                             jute.maxbuffer ({MAX_REQUEST_BYTES}), ZooKeeper's server refuses larger requests and \
+                             its clients (Kafka's too) answers of that size or more, so at most {} bytes of data fit \
+                             here. Store large content elsewhere and keep a reference in the znode.",
+                            (MAX_REQUEST_BYTES - around).min(MAX_ANSWER_BYTES - READ_ANSWER_OVERHEAD)
                         ),
                     )
                 };
@@ -687,8 +691,9 @@ mod tests {
                 ("data", Value::from("x".repeat(len))),
             ]))
         };
-        // A short path: the answer to a read (data + 88 bytes) is the larger packet.
-        let fits = MAX_REQUEST_BYTES - 88;
+        // A short path: the answer to a read (data + 88 bytes, and less than jute.maxbuffer) is
+        // the larger packet.
+        let fits = MAX_REQUEST_BYTES - 1 - 88;
         assert!(at("/p", fits).is_empty(), "{fits} bytes fit");
         assert_eq!(at("/p", fits + 1), ["Data too large"]);
 
@@ -721,7 +726,7 @@ mod tests {
         let acl = Value::List(vec![entry("kafka"), entry("admin")]);
         let with_acl = config(vec![
             ("path", Value::from("/p")),
-            ("data", Value::from("x".repeat(MAX_REQUEST_BYTES - 88))),
+            ("data", Value::from("x".repeat(MAX_REQUEST_BYTES - 1 - 88))),
             ("acl", acl),
         ]);
         assert_eq!(summaries(&with_acl), ["Data too large"]);

@@ -38,12 +38,17 @@ fn validate_acl_path(path: &AttributePath, v: &Value, diags: &mut Diagnostics) {
     }
 }
 
-/// How this process knows a znode's ACL: its connect string and path (`None` while unknown).
-fn acl_key(ctx: &Context, state: &Value) -> Option<(String, String)> {
-    Some((
-        connect_string_of(ctx, state)?,
-        state.attr("path").as_str()?.to_owned(),
-    ))
+/// The znode's path as the server knows it (under the connect string's chroot): two
+/// connect strings may name one ensemble, so the connect string itself is not part of it.
+fn server_path(ctx: &Context, state: &Value) -> Option<String> {
+    let path = state.attr("path").as_str()?;
+    let connect = connect_string_of(ctx, state)?;
+    let chroot = connect.find('/').map_or("", |i| &connect[i..]);
+    Some(match (chroot.trim_end_matches('/'), path) {
+        ("", path) => path.to_owned(),
+        (chroot, "/") => chroot.to_owned(),
+        (chroot, path) => format!("{chroot}{path}"),
+    })
 }
 
 /// A path as a message should show it: `/` of a chrooted connection is the chroot.
@@ -181,15 +186,21 @@ impl Resource for ZnodeAclResource {
         );
         let state = |aversion: i32| with(&taken_over, "acl_version", Value::int(aversion.into()));
         let acl = acls_from_value(planned.attr("acl"));
-        let data = ctx.provider_data::<ProviderData>();
-        if let (Some(key), Some(data)) = (acl_key(ctx, planned), data) {
-            if let Ok(mut taken) = data.acls_taken_over.lock() {
-                taken.insert(key);
+        let took_over = || {
+            let data = ctx.provider_data::<ProviderData>();
+            if let (Some(key), Some(data)) = (server_path(ctx, planned), data) {
+                if let Ok(mut taken) = data.acls_taken_over.lock() {
+                    taken.insert(key);
+                }
             }
-        }
+        };
         match store.set_acl(&path, &acl, stat.aversion).await {
-            Ok(set) => Some(state(set.aversion)),
+            Ok(set) => {
+                took_over();
+                Some(state(set.aversion))
+            }
             Err(e) if e.outcome_unknown() => {
+                took_over();
                 // The ACL may have been set. Keep the resource, and with it the ACL to restore
                 // on destroy: the CLI marks it tainted, so the next plan reads the ACL back
                 // and replaces the resource (restore, then set again).
@@ -277,12 +288,6 @@ impl Resource for ZnodeAclResource {
         if original.is_empty() {
             return;
         }
-        let data = ctx.provider_data::<ProviderData>();
-        if let (Some(key), Some(data)) = (acl_key(ctx, prior), data) {
-            if data.acls_taken_over.lock().is_ok_and(|t| t.contains(&key)) {
-                return diags.push(left_to_replacement(path, &original));
-            }
-        }
         let store = match session(ctx, prior).await {
             Ok(s) => s,
             Err(d) => return diags.push(d),
@@ -292,6 +297,12 @@ impl Resource for ZnodeAclResource {
             .await
         {
             Ok(_) | Err(ZkError::NoNode { .. }) => {}
+            // The ACL changed since this instance read it. When another instance took the
+            // znode over earlier in this apply (create_before_destroy), that change is its
+            // ACL, which restoring would undo.
+            Err(ZkError::BadVersion { .. }) if taken_over_here(ctx, prior) => {
+                diags.push(left_to_replacement(path, &original));
+            }
             Err(e) => diags.push(zk_diagnostic(
                 &format!("restore the original ACL of {path}"),
                 e,
@@ -355,6 +366,15 @@ fn auth_identities_change(prior: &Value, planned: &Value) -> bool {
         && !prior
             .attr(CONNECTION_BLOCK)
             .semantic_eq(planned.attr(CONNECTION_BLOCK))
+}
+
+/// Whether a create in this process took over the znode this state names.
+fn taken_over_here(ctx: &Context, state: &Value) -> bool {
+    let data = ctx.provider_data::<ProviderData>();
+    match (server_path(ctx, state), data) {
+        (Some(key), Some(data)) => data.acls_taken_over.lock().is_ok_and(|t| t.contains(&key)),
+        _ => false,
+    }
 }
 
 /// The destroy of an instance whose znode another instance took over earlier in the same apply:

@@ -86,15 +86,17 @@ pub const CHROOT_NOTE: &str = " (the chroot in the connect string)";
 /// long a silent connection may stay before it is given up for another server. Its default, 2/5
 /// of the session timeout (12 s for 30 s), is more than the whole 10 s connect timeout, so a
 /// server that accepts connections but never answers (a paused or wedged process) would use up
-/// the attempt when the library happens to try it first. As ZooKeeper's Java client does, the
-/// connect timeout is shared among the servers instead; at least 2 s each, so a busy server is
-/// not given up too soon, and never more than the default.
+/// the attempt when the library happens to try it first. The connect timeout is shared among
+/// the servers instead (ZooKeeper's Java client shares its session timeout the same way when it
+/// connects). The library uses the same value for a connection that goes silent later, which
+/// the Java client allows 2/3 of the session timeout: so at least 3 s each, for a server busy
+/// with a slow disk or a collection pause, and never more than the library's default.
 fn per_server_timeout(conn: &ZkConnection) -> Duration {
     let hosts = conn.connect_string.split('/').next().unwrap_or_default();
     let servers = u32::try_from(hosts.split(',').count().max(1)).unwrap_or(u32::MAX);
     let default = conn.session_timeout * 2 / 5;
     (conn.connect_timeout / servers)
-        .max(Duration::from_secs(2))
+        .max(Duration::from_secs(3))
         .min(default)
 }
 
@@ -556,9 +558,9 @@ mod tests {
                 secs(5),
             ),
             (
-                "many servers: at least 2 s each",
+                "many servers: at least 3 s each",
                 conn("a:1,b:1,c:1,d:1,e:1,f:1", 30, 10),
-                secs(2),
+                secs(3),
             ),
             (
                 "never more than the library's default",
