@@ -856,6 +856,37 @@ fn binary_data_written_over_text_shows_in_the_plan() {
     wd.destroy();
 }
 
+/// A zkkafka_znode_acl of /cbd granting `ip` read, with `create_before_destroy`, connected
+/// through the provider's block or, when given, its own connect string.
+fn cbd_acl(ip: &str, own_connect: Option<&str>) -> String {
+    let own = own_connect
+        .map(|c| format!("  zookeeper {{ connect_string = \"{c}\" }}\n"))
+        .unwrap_or_default();
+    format!(
+        r#"
+provider "zkkafka" {{
+  zookeeper {{ connect_string = var.zookeeper_connect }}
+}}
+resource "zkkafka_znode_acl" "x" {{
+  path = "/cbd"
+{own}  acl {{
+    scheme      = "world"
+    id          = "anyone"
+    permissions = "cdrwa"
+  }}
+  acl {{
+    scheme      = "ip"
+    id          = "{ip}"
+    permissions = "r"
+  }}
+  lifecycle {{
+    create_before_destroy = true
+  }}
+}}
+"#
+    )
+}
+
 /// `create_before_destroy` on a znode ACL: the new instance takes the znode over first, so the
 /// old one's destroy must not put its original ACL back over the new one.
 #[test]
@@ -864,31 +895,7 @@ fn a_znode_acl_replaced_create_before_destroy_keeps_the_new_acl() {
     zk.cli_super("create /cbd").assert_success();
     zk.cli_super("setAcl /cbd world:anyone:cdrwa,ip:10.1.2.3:r")
         .assert_success();
-    let wd = workdir_with_header(
-        Cli::Tofu,
-        &zk,
-        r#"
-provider "zkkafka" {
-  zookeeper { connect_string = var.zookeeper_connect }
-}
-resource "zkkafka_znode_acl" "x" {
-  path = "/cbd"
-  acl {
-    scheme      = "world"
-    id          = "anyone"
-    permissions = "cdrwa"
-  }
-  acl {
-    scheme      = "ip"
-    id          = "10.9.9.9"
-    permissions = "r"
-  }
-  lifecycle {
-    create_before_destroy = true
-  }
-}
-"#,
-    );
+    let wd = workdir_with_header(Cli::Tofu, &zk, &cbd_acl("10.9.9.9", None));
     wd.apply();
     let out = wd.run(&["apply", "-auto-approve", "-replace=zkkafka_znode_acl.x"]);
     out.assert_success();
@@ -906,33 +913,10 @@ resource "zkkafka_znode_acl" "x" {
 
     // Another spelling of the same server replaces the resource (a new connect string may
     // be another ensemble); the old instance's restore then finds the new instance's ACL.
-    let port = zk.port;
+    let localhost = format!("localhost:{}", zk.port);
     wd.write(
         "main.tf",
-        &format!(
-            r#"{HEADER}
-provider "zkkafka" {{
-  zookeeper {{ connect_string = var.zookeeper_connect }}
-}}
-resource "zkkafka_znode_acl" "x" {{
-  path = "/cbd"
-  zookeeper {{ connect_string = "localhost:{port}" }}
-  acl {{
-    scheme      = "world"
-    id          = "anyone"
-    permissions = "cdrwa"
-  }}
-  acl {{
-    scheme      = "ip"
-    id          = "10.9.9.8"
-    permissions = "r"
-  }}
-  lifecycle {{
-    create_before_destroy = true
-  }}
-}}
-"#
-        ),
+        &format!("{HEADER}{}", cbd_acl("10.9.9.8", Some(&localhost))),
     );
     let out = wd.run(&["apply", "-auto-approve"]);
     out.assert_success();

@@ -38,25 +38,29 @@ fn validate_acl_path(path: &AttributePath, v: &Value, diags: &mut Diagnostics) {
     }
 }
 
+/// The chroot of the connect string a resource's calls go to (`/app` of `zk:2181/app`), or
+/// `None` without one or while the connect string is unknown.
+fn chroot_of(ctx: &Context, state: &Value) -> Option<String> {
+    let connect = connect_string_of(ctx, state)?;
+    let chroot = connect[connect.find('/')?..].trim_end_matches('/');
+    (!chroot.is_empty()).then(|| chroot.to_owned())
+}
+
 /// The znode's path as the server knows it (under the connect string's chroot): two
 /// connect strings may name one ensemble, so the connect string itself is not part of it.
 fn server_path(ctx: &Context, state: &Value) -> Option<String> {
     let path = state.attr("path").as_str()?;
-    let connect = connect_string_of(ctx, state)?;
-    let chroot = connect.find('/').map_or("", |i| &connect[i..]);
-    Some(match (chroot.trim_end_matches('/'), path) {
-        ("", path) => path.to_owned(),
-        (chroot, "/") => chroot.to_owned(),
-        (chroot, path) => format!("{chroot}{path}"),
+    connect_string_of(ctx, state)?;
+    Some(match (chroot_of(ctx, state), path) {
+        (None, path) => path.to_owned(),
+        (Some(chroot), "/") => chroot,
+        (Some(chroot), path) => format!("{chroot}{path}"),
     })
 }
 
 /// A path as a message should show it: `/` of a chrooted connection is the chroot.
 fn shown_path(ctx: &Context, state: &Value, path: &str) -> String {
-    let chroot = connect_string_of(ctx, state)
-        .and_then(|c| c.find('/').map(|i| c[i..].to_owned()))
-        .filter(|c| c != "/");
-    match chroot {
+    match chroot_of(ctx, state) {
         Some(chroot) if path == "/" => format!("{chroot}{CHROOT_NOTE}"),
         _ => path.to_owned(),
     }
